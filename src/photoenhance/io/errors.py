@@ -1,0 +1,36 @@
+"""Exceptions raised by :mod:`photoenhance.io`.
+
+Both exceptions render as a single line ``"<path>: <reason>"`` so that the CLI can
+print them verbatim next to the file they concern.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _one_line(text: str) -> str:
+    """Collapse ``text`` to a single line (newlines/runs of whitespace become one space)."""
+    return " ".join(str(text).split())
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as a photo. ``str()`` is one line: ``"<path>: <reason>"``."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = _one_line(reason)
+        super().__init__(f"{_one_line(str(self.path))}: {self.reason}")
+
+
+class ImageWriteError(OSError):
+    """A file could not be written. ``str()`` is one line: ``"<path>: <reason>"``."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = _one_line(reason)
+        super().__init__(f"{_one_line(str(self.path))}: {self.reason}")
+
+    def __str__(self) -> str:
+        return f"{_one_line(str(self.path))}: {self.reason}"
