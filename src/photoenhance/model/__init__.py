@@ -1,1 +1,25 @@
-"""model package."""
+"""Network blocks and architecture (torch)."""
+
+from photoenhance.model.net import (
+    CONTEXT_SIZE,
+    MULTIPLE,
+    SIZES,
+    EnhanceNet,
+    ModelConfig,
+    context_thumbnail,
+    count_params,
+    create_model,
+    macs_per_megapixel,
+)
+
+__all__ = [
+    "CONTEXT_SIZE",
+    "MULTIPLE",
+    "SIZES",
+    "EnhanceNet",
+    "ModelConfig",
+    "context_thumbnail",
+    "count_params",
+    "create_model",
+    "macs_per_megapixel",
+]

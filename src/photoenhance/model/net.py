@@ -1,0 +1,177 @@
+"""The enhancement network (torch): gated encoder, multi-scale refiners, global context.
+
+Input/output: float32 RGB in [0, 1], NCHW. ``y = clamp(x + Δ, 0, 1)``.
+
+Layout (``S`` = input resolution, widths ``(c1, c2, c3)``)::
+
+    x ─ space-to-depth(2) ─ GatedDown(12→c1) ─ Refiner(c1) ─ GatedDown(c1→c2) ─ Refiner(c2)
+        S/2 (12 ch)          S/2  a0,b0 skips      S/2          S/4  a1,b1 skips    S/4
+      ─ GatedDown(c2→c3) ─ (+ctx) Refiner(c3) ─ Fusion(a1,b1) ─ Refiner(c2)
+        S/8                   bottleneck         S/4             S/4
+      ─ Fusion(a0,b0) ─ Refiner(c1) ─ conv3x3(c1→12) = Δ ─ (+ s2d(x), clamp) ─ depth-to-space
+        S/2                S/2                                                  S
+
+Entering with space-to-depth and leaving with depth-to-space avoids full-resolution
+3-channel convs (the slowest INT8 layers); the first gated step is a stride-2 4x4-ish
+conv expressed as a 3x3 conv on the space-to-depth input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from photoenhance.model.blocks import (
+    ConvAct,
+    ContextEncoder,
+    Fusion,
+    GatedDown,
+    QAdd,
+    RefinerBlock,
+    conv1x1,
+    conv3x3,
+    depth_to_space,
+    space_to_depth,
+)
+from photoenhance.quant.fake import ActQuant
+
+#: H and W of the core network's input must be multiples of this.
+MULTIPLE = 8
+CONTEXT_SIZE = 64
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture hyper-parameters. ``widths`` = channels at S/2, S/4, S/8."""
+
+    name: str
+    widths: tuple[int, int, int]
+    context_dim: int = 32
+    context_width: int = 16
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        return cls(
+            name=str(d["name"]),
+            widths=tuple(int(w) for w in d["widths"]),  # type: ignore[arg-type]
+            context_dim=int(d.get("context_dim", 32)),
+            context_width=int(d.get("context_width", 16)),
+        )
+
+
+SIZES: dict[str, ModelConfig] = {
+    "tiny": ModelConfig("tiny", (8, 8, 16), context_dim=8, context_width=8),
+    # channel counts are multiples of 16: onnxruntime's int8 conv kernels run 16-wide
+    # channels 3-6x faster per MAC than 8/12/24-wide ones on AVX2 (see bench/speed.py)
+    "small": ModelConfig("small", (16, 16, 32), context_dim=32, context_width=16),
+    "medium": ModelConfig("medium", (16, 32, 64), context_dim=48, context_width=16),
+    "base": ModelConfig("base", (32, 64, 128), context_dim=64, context_width=16),
+}
+
+
+class EnhanceNet(nn.Module):
+    """Phone→DSLR enhancement network. See the module docstring for the layout."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c1, c2, c3 = config.widths
+        self.q_in = ActQuant((0.0, 1.0))
+        self.q_out = ActQuant((0.0, 1.0))
+        self.context = ContextEncoder(config.context_dim, config.context_width, CONTEXT_SIZE)
+        self.ctx_b = ConvAct(conv1x1(config.context_dim, c3), relu=False)
+        self.ctx_2 = ConvAct(conv1x1(config.context_dim, c2), relu=False)
+        self.ctx_1 = ConvAct(conv1x1(config.context_dim, c1), relu=False)
+
+        self.down0 = GatedDown(12, c1, stride=1)  # on the space-to-depth input: S→S/2
+        self.enc1 = RefinerBlock(c1)
+        self.down1 = GatedDown(c1, c2)
+        self.enc2 = RefinerBlock(c2)
+        self.down2 = GatedDown(c2, c3)
+        self.ctx_add = QAdd()
+        self.bottleneck = RefinerBlock(c3)
+        self.fuse2 = Fusion(c3, c2, c2)
+        self.dec2 = RefinerBlock(c2)
+        self.fuse1 = Fusion(c2, c1, c1)
+        self.dec1 = RefinerBlock(c1)
+        self.head = ConvAct(conv3x3(c1, 12), relu=False)
+        nn.init.zeros_(self.head.conv.weight)  # start as the identity mapping
+        nn.init.zeros_(self.head.conv.bias)
+
+    # ------------------------------------------------------------------------------
+    def forward_core(self, x: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
+        """The exported graph. ``x: (N, 3, H, W)``, H and W multiples of :data:`MULTIPLE`;
+        ``thumb: (N, 3, 64, 64)`` = :func:`context_thumbnail` of the whole image."""
+        ctx = self.context(thumb)
+        xs = self.q_in(space_to_depth(x))  # float s2d before the quantize: ORT has no uint8 kernel
+        g0, a0, b0 = self.down0(xs)
+        e1 = self.enc1(g0)
+        g1, a1, b1 = self.down1(e1)
+        e2 = self.enc2(g1)
+        g2, _, _ = self.down2(e2)
+        d3 = self.bottleneck(self.ctx_add(g2, self.ctx_b(ctx)))
+        d2 = self.dec2(self.fuse2(d3, a1, b1, self.ctx_2(ctx)))
+        d1 = self.dec1(self.fuse1(d2, a0, b0, self.ctx_1(ctx)))
+        delta = self.head(d1)
+        y = self.q_out(torch.clamp(xs + delta, 0.0, 1.0))
+        return self.q_out(depth_to_space(y))
+
+    def forward(self, x: torch.Tensor, thumb: torch.Tensor | None = None) -> torch.Tensor:
+        """Any size ``(N, 3, H, W)`` in [0, 1] → same size. Pads (replicate) to a multiple
+        of 8 and crops back. ``thumb`` defaults to the thumbnail of ``x`` itself."""
+        if thumb is None:
+            thumb = context_thumbnail(x)
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % MULTIPLE, (-w) % MULTIPLE
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        return self.forward_core(x, thumb)[..., :h, :w]
+
+
+def context_thumbnail(x: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W) → (N, 3, 64, 64)`` adaptive average pooling; the numpy twin is
+    :func:`photoenhance.infer.context.context_thumbnail` (identical bins)."""
+    return F.adaptive_avg_pool2d(x, CONTEXT_SIZE)
+
+
+def create_model(size: str | ModelConfig = "small") -> EnhanceNet:
+    """Model factory: ``"tiny"`` (tests), ``"small"`` (default), ``"medium"``, ``"base"``."""
+    if isinstance(size, ModelConfig):
+        return EnhanceNet(size)
+    if size not in SIZES:
+        raise ValueError(f"unknown model size {size!r}; choose from {', '.join(SIZES)}")
+    return EnhanceNet(SIZES[size])
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for n, p in model.named_parameters() if not n.endswith(".scale"))
+
+
+@torch.no_grad()
+def macs_per_megapixel(model: EnhanceNet, size: int = 256) -> float:
+    """Multiply-accumulates per input megapixel of the per-pixel network (the context
+    encoder runs once per image on a 64x64 thumbnail and is excluded)."""
+    total = 0
+
+    def hook(mod: nn.Conv2d, _inp: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+        total += out.numel() * k
+
+    hooks = [
+        m.register_forward_hook(hook)
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Conv2d) and not name.startswith(("context", "ctx_"))
+    ]
+    try:
+        model.forward_core(torch.zeros(1, 3, size, size), torch.zeros(1, 3, 64, 64))
+    finally:
+        for h in hooks:
+            h.remove()
+    return total / (size * size) * 1e6

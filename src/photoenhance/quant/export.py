@@ -1,0 +1,236 @@
+"""ONNX export of the network: FP32, and INT8 QDQ from a QAT model.
+
+Both graphs have two inputs and dynamic height/width:
+
+``image``  float32 ``(N, 3, H, W)``, RGB in [0, 1], H and W multiples of 8
+``thumb``  float32 ``(N, 3, 64, 64)``: adaptive average pool of the *whole* image
+           (the global-context contract; identical for every tile of an image)
+
+and one output ``enhanced`` ``(N, 3, H, W)`` in [0, 1]. The INT8 file is a QDQ graph:
+per-tensor uint8 activations (the QAT scales), per-channel symmetric int8 weights and
+int32 biases as DequantizeLinear initializers, so onnxruntime's optimiser turns every
+Conv into QLinearConv. The unoptimised file is what ships (optimised graphs are tied to
+the machine that made them).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import helper, numpy_helper
+from torch import nn
+
+from photoenhance import __version__
+from photoenhance.model.net import CONTEXT_SIZE, MULTIPLE, EnhanceNet, macs_per_megapixel
+from photoenhance.quant.fake import INT8_MAX, QConv2d, quant_mode, set_quant_mode
+
+OPSET = 17
+INPUT_NAMES = ("image", "thumb")
+OUTPUT_NAME = "enhanced"
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What was written."""
+
+    path: Path
+    precision: str  # "fp32" | "int8-qat"
+    num_convs: int
+    macs_per_mp: float
+
+
+class _Core(nn.Module):
+    def __init__(self, net: EnhanceNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_core(image, thumb)
+
+
+def _bake_weights(net: nn.Module) -> None:
+    """Replace every conv weight by its (masked, fake-quantized) effective weight."""
+    for m in net.modules():
+        if isinstance(m, QConv2d):
+            with torch.no_grad():
+                m.weight.copy_(m.effective_weight())
+            m.mask = None
+            m.weight_quant = False
+
+
+def model_metadata(net: EnhanceNet, precision: str) -> dict[str, str]:
+    """The ``metadata_props`` every exported file carries (read by ``infer`` and ``info``)."""
+    return {
+        "photoenhance.version": __version__,
+        "photoenhance.format": "1",
+        "photoenhance.model_size": net.config.name,
+        "photoenhance.config": json.dumps(net.config.to_dict()),
+        "photoenhance.precision": precision,
+        "photoenhance.macs_per_mp": f"{macs_per_megapixel(net):.0f}",
+        "photoenhance.multiple": str(MULTIPLE),
+        "photoenhance.context": json.dumps(
+            {
+                "input": "thumb",
+                "size": CONTEXT_SIZE,
+                "method": "adaptive_avg_pool2d of the whole image, RGB [0,1], "
+                "same bins as torch.nn.functional.adaptive_avg_pool2d",
+            }
+        ),
+        "photoenhance.io": "image: float32 NCHW RGB [0,1], H,W multiple of 8; "
+        "output enhanced: same shape, [0,1]",
+    }
+
+
+def _torch_export(core: nn.Module, example: tuple[torch.Tensor, torch.Tensor]) -> onnx.ModelProto:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            core,
+            example,
+            buf,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=list(INPUT_NAMES),
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={
+                "image": {0: "batch", 2: "height", 3: "width"},
+                "thumb": {0: "batch"},
+                OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+            },
+            do_constant_folding=True,
+        )
+    return onnx.load_from_string(buf.getvalue())
+
+
+def _quantize_conv_params(model: onnx.ModelProto) -> int:
+    """Turn float conv weights/biases into int8/int32 DequantizeLinear initializers.
+
+    Weights were baked on the int8 grid by QAT, so ``scale = max|w| / 127`` per output
+    channel recovers the training scale exactly. Returns the number of convs rewritten.
+    """
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    producers = {o: n for n in graph.node for o in n.output}
+    consts = {
+        n.output[0]: numpy_helper.to_array(n.attribute[0].t)
+        for n in graph.node
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"
+    }
+
+    def value(name: str) -> np.ndarray:
+        return numpy_helper.to_array(inits[name]) if name in inits else consts[name]
+
+    new_nodes: list[onnx.NodeProto] = []
+    count = 0
+    for node in graph.node:
+        if node.op_type != "Conv":
+            continue
+        dq = producers.get(node.input[0])
+        if dq is None or dq.op_type != "DequantizeLinear":
+            raise RuntimeError(f"Conv {node.name} input is not dequantized: QAT export broken")
+        x_scale = float(value(dq.input[1]))
+        w = value(node.input[1]).astype(np.float32)
+        amax = np.abs(w).reshape(w.shape[0], -1).max(axis=1)
+        w_scale = np.where(amax > 0, amax / INT8_MAX, 1.0 / INT8_MAX).astype(np.float32)
+        w_q = np.clip(np.rint(w / w_scale[:, None, None, None]), -INT8_MAX, INT8_MAX)
+        base = node.name or f"conv{count}"
+        names = {k: f"{base}.{k}" for k in ("w_q", "w_s", "w_z", "w_dq", "b_q", "b_s", "b_z", "b_dq")}
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(w_q.astype(np.int8), names["w_q"]),
+                numpy_helper.from_array(w_scale, names["w_s"]),
+                numpy_helper.from_array(np.zeros(w.shape[0], np.int8), names["w_z"]),
+            ]
+        )
+        new_nodes.append(
+            helper.make_node(
+                "DequantizeLinear",
+                [names["w_q"], names["w_s"], names["w_z"]],
+                [names["w_dq"]],
+                axis=0,
+                name=names["w_dq"],
+            )
+        )
+        node.input[1] = names["w_dq"]
+        if len(node.input) > 2 and node.input[2]:
+            b = value(node.input[2]).astype(np.float64)
+            b_scale = (x_scale * w_scale.astype(np.float64)).astype(np.float32)
+            b_q = np.clip(np.rint(b / b_scale), -(2**31) + 1, 2**31 - 1).astype(np.int32)
+            graph.initializer.extend(
+                [
+                    numpy_helper.from_array(b_q, names["b_q"]),
+                    numpy_helper.from_array(b_scale, names["b_s"]),
+                    numpy_helper.from_array(np.zeros(w.shape[0], np.int32), names["b_z"]),
+                ]
+            )
+            new_nodes.append(
+                helper.make_node(
+                    "DequantizeLinear",
+                    [names["b_q"], names["b_s"], names["b_z"]],
+                    [names["b_dq"]],
+                    axis=0,
+                    name=names["b_dq"],
+                )
+            )
+            node.input[2] = names["b_dq"]
+        count += 1
+    # DequantizeLinear nodes of constants first: the graph stays topologically sorted
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(new_nodes + nodes)
+    _drop_unused_initializers(model)
+    return count
+
+
+def _drop_unused_initializers(model: onnx.ModelProto) -> None:
+    used = {i for n in model.graph.node for i in n.input}
+    keep = [i for i in model.graph.initializer if i.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep)
+
+
+def export_onnx(net: EnhanceNet, path: str | Path, *, int8: bool) -> ExportInfo:
+    """Export ``net`` to ``path``.
+
+    ``int8=True`` needs a QAT model (quantizers calibrated / trained, mode ``"quant"``)
+    and writes the QDQ graph; ``int8=False`` writes the plain FP32 graph.
+    """
+    path = Path(path)
+    net = copy.deepcopy(net).cpu().eval()
+    if int8:
+        if quant_mode(net) not in ("quant", "export"):
+            raise ValueError("INT8 export needs a QAT model (calibrate and train with fake-quant)")
+        set_quant_mode(net, "export")
+        _bake_weights(net)
+        # the baked weights are already on the grid; keep export-mode activations only
+        for m in net.modules():
+            if isinstance(m, QConv2d):
+                m.weight_quant = False
+    else:
+        set_quant_mode(net, "float")
+        _bake_weights(net)
+    example = (torch.rand(1, 3, 64, 64), torch.rand(1, 3, CONTEXT_SIZE, CONTEXT_SIZE))
+    model = _torch_export(_Core(net), example)
+    n_convs = sum(1 for n in model.graph.node if n.op_type == "Conv")
+    if int8:
+        _quantize_conv_params(model)
+    precision = "int8-qat" if int8 else "fp32"
+    meta = model_metadata(net, precision)
+    del model.metadata_props[:]
+    for k, v in meta.items():
+        model.metadata_props.add(key=k, value=v)
+    model.producer_name = "photoenhance"
+    model.producer_version = __version__
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return ExportInfo(path, precision, n_convs, float(meta["photoenhance.macs_per_mp"]))
