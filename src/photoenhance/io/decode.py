@@ -1,26 +1,385 @@
-"""Decoding photos into float32 sRGB arrays (provisional minimal version)."""
+"""Decoding photos into float32 sRGB arrays plus everything needed to write them back.
+
+Mode handling (what :func:`read_image` hands out; see ``encode`` for the way back):
+
+- ``RGB``/``RGBX``: as is.  ``RGBA``/``RGBa``: colour + alpha (alpha copied unchanged).
+- 16-bit RGB(A) PNG/TIFF: read at full 16-bit precision (Pillow itself would
+  truncate to 8 bits), ``bit_depth == 16``.
+- ``L``/``1``/``I;16*``/``I``: grey replicated to R=G=B; ``LA``: grey + alpha.
+- ``P``/``PA``: expanded through the palette to RGB, or RGBA if it has transparency.
+- ``CMYK``: converted to sRGB through its ICC profile (naive conversion if untagged).
+- Embedded non-sRGB RGB ICC profiles are converted to sRGB (see ``colour``).
+- Multi-frame files (APNG, multi-page TIFF, MPO...): first frame only, with a warning.
+- Pixels stay in *stored* orientation; EXIF Orientation is carried, never applied.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+import warnings as pywarnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
+from photoenhance.io import colour
 from photoenhance.io.errors import ImageReadError
+from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
+from photoenhance.io.metadata import Metadata, extract_metadata
+
+PathLike = str | os.PathLike[str]
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow
+_HEIF_SUFFIXES = (".heic", ".heif")
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+_PIL_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "TIFF": "tiff", "WEBP": "webp", "HEIF": "heif"}
+_GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N")
+_STD_LUMA_QTABLE = np.array(
+    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+     14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+     18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99],
+    dtype=np.float64,
+)  # fmt: skip
 
 
-def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read ``path`` as an HxWx3 float32 array in [0, 1] (stored orientation).
+@dataclass(frozen=True, eq=False)
+class DecodedImage:
+    """A decoded photo.
 
-    Raises :class:`ImageReadError` (one line, naming the file) on any failure.
+    Attributes:
+        path: the file read.
+        format: ``"jpeg"``, ``"png"``, ``"tiff"``, ``"webp"`` or ``"heif"``.
+        rgb: HxWx3 float32 sRGB in [0, 1], stored (un-rotated) orientation.
+        alpha: HxW float32 [0, 1] or None.
+        mode: the original Pillow mode (``"RGB"``, ``"L"``, ``"I;16"``, ``"P"``, ``"CMYK"``...).
+        bit_depth: bits per channel of the source, 8 or 16.
+        metadata: what is carried over to the output.
+        quality: estimated JPEG quality (1-100) from the quantisation tables, else None.
+        warnings: everything noteworthy (multi-frame, colour, metadata problems).
+    """
+
+    path: Path
+    format: str
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    mode: str
+    bit_depth: int
+    metadata: Metadata
+    quality: int | None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def megapixels(self) -> float:
+        """Width x height / 1e6."""
+        return self.width * self.height / 1e6
+
+    @property
+    def is_grey(self) -> bool:
+        """True if the source was greyscale (written back as grey where possible)."""
+        return self.mode in _GREY_MODES
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def _check_file(path: Path) -> None:
+    """Fail early, with a clear reason, for paths that cannot be a readable photo."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ImageReadError(path, "file does not exist") from None
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot access file ({exc.strerror or exc})") from exc
+    if path.is_dir():
+        raise ImageReadError(path, "is a directory, not a photo")
+    if not path.is_file():
+        raise ImageReadError(path, "is not a regular file")
+    if st.st_size == 0:
+        raise ImageReadError(path, "empty file (0 bytes)")
+    if path.suffix.lower() in _HEIF_SUFFIXES and not heif_available():
+        raise ImageReadError(path, HEIC_INSTALL_HINT)
+
+
+def _looks_like_heif(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(32)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+def _open_unchecked(path: Path) -> Image.Image:
+    """Open without Pillow's global pixel limit (we apply our own ``max_megapixels``)."""
+    Image.init()
+    fh = open(path, "rb")  # noqa: SIM115 - owned by the returned image
+    prefix = fh.read(16)
+    for fmt_id in Image.ID:
+        factory, accept = Image.OPEN[fmt_id]
+        if accept is not None and not accept(prefix):
+            continue
+        try:
+            fh.seek(0)
+            return factory(fh, str(path))
+        except (SyntaxError, IndexError, TypeError, ValueError, OSError):
+            continue
+    fh.close()
+    raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
+
+
+def _open(path: Path, max_megapixels: float) -> Image.Image:
+    """Open ``path`` read-only and check its header size against ``max_megapixels``."""
+    _check_file(path)
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            try:
+                im = Image.open(path)
+            except Image.DecompressionBombError:
+                im = _open_unchecked(path)
+    except UnidentifiedImageError:
+        if _looks_like_heif(path) and not heif_available():
+            raise ImageReadError(path, HEIC_INSTALL_HINT) from None
+        raise ImageReadError(path, "not a recognised image (unknown format or corrupt header)") from None
+    except PermissionError:
+        raise ImageReadError(path, "permission denied") from None
+    except Exception as exc:
+        raise ImageReadError(path, f"corrupt image header ({_reason(exc)})") from exc
+    width, height = im.size
+    if width * height > max_megapixels * 1e6:
+        im.close()
+        raise ImageReadError(
+            path,
+            f"{width}x{height} pixels ({width * height / 1e6:.1f} MP) exceeds the limit of "
+            f"{max_megapixels:g} MP; refusing to decode (possible decompression bomb)",
+        )
+    if width < 1 or height < 1:
+        im.close()
+        raise ImageReadError(path, f"invalid image size {width}x{height}")
+    return im
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _format_of(im: Image.Image, path: Path) -> str:
+    fmt = _PIL_FORMATS.get(im.format or "")
+    if fmt is None:
+        raise ImageReadError(path, f"unsupported image format {im.format or 'unknown'}")
+    return normalise_format(fmt)
+
+
+def probe_image(path: PathLike, *, max_megapixels: float = 200.0) -> tuple[int, int]:
+    """Return ``(width, height)`` from the header only, without decoding pixels.
+
+    Raises:
+        ImageReadError: missing/zero-byte/unreadable file, directory, not an image,
+            unsupported format, or more than ``max_megapixels`` pixels.
+    """
+    p = Path(path)
+    with _open(p, max_megapixels) as im:
+        _format_of(im, p)
+        return (int(im.size[0]), int(im.size[1]))
+
+
+# --------------------------------------------------------------------------- pixels
+
+
+def _rawmode(im: Image.Image) -> str | None:
+    if not im.tile:
+        return None
+    args = im.tile[0].args
+    raw = args if isinstance(args, str) else (args[0] if args else None)
+    return raw if isinstance(raw, str) else None
+
+
+_SWAPPED = {"RGB;16B": "RGB;16L", "RGB;16L": "RGB;16B", "RGBA;16B": "RGBA;16L",
+            "RGBA;16L": "RGBA;16B", "RGBX;16B": "RGBX;16L", "RGBX;16L": "RGBX;16B"}  # fmt: skip
+_NATIVE_SWAP = "B" if sys.byteorder == "little" else "L"  # libtiff hands out native order
+_SWAPPED.update({f"{m};16N": f"{m};16{_NATIVE_SWAP}" for m in ("RGB", "RGBA", "RGBX")})
+
+
+def _decode_with_rawmode(path: Path, rawmode: str, max_megapixels: float) -> np.ndarray:
+    """Decode the first frame with a substituted raw mode; returns uint8 HxWxC."""
+    with _open(path, max_megapixels) as im:
+        tile = im.tile[0]
+        args = rawmode if isinstance(tile.args, str) else (rawmode, *tuple(tile.args)[1:])
+        im.tile = [tile._replace(args=args)]
+        im.load()
+        return np.asarray(im)
+
+
+def _load_16bit_rgb(path: Path, im: Image.Image, max_megapixels: float) -> np.ndarray:
+    """Full-precision HxWxC uint16 for 16-bit RGB(A) files that Pillow truncates to 8 bits.
+
+    Pillow's unpacker keeps the high byte; decoding again with the opposite byte order
+    keeps the low byte instead (filtering/decompression happen before unpacking).
+    """
+    raw = _rawmode(im)
+    assert raw is not None
+    im.load()  # decodes with the high byte
+    hi = np.asarray(im).astype(np.uint16)
+    lo = _decode_with_rawmode(path, _SWAPPED[raw], max_megapixels).astype(np.uint16)
+    return (hi << 8) | lo
+
+
+@dataclass(frozen=True)
+class _Pixels:
+    rgb: np.ndarray  # HxWx3 float32 [0,1] in the source colour space
+    alpha: np.ndarray | None
+    bit_depth: int
+    is_rgb_space: bool  # RGB data to which an RGB ICC profile applies
+    warnings: tuple[str, ...] = ()
+
+
+def _grey(values: np.ndarray, scale: float) -> np.ndarray:
+    g = np.clip(values.astype(np.float32) / scale, 0.0, 1.0)
+    return np.repeat(g[..., None], 3, axis=2)
+
+
+def _to_float(a: np.ndarray, scale: float) -> np.ndarray:
+    return (a.astype(np.float32) / np.float32(scale)).astype(np.float32)
+
+
+def _pixels(im: Image.Image, path: Path, max_megapixels: float) -> _Pixels:
+    mode = im.mode
+    raw = _rawmode(im)
+    if mode in ("RGB", "RGBA") and raw in _SWAPPED:
+        data = _load_16bit_rgb(path, im, max_megapixels)
+        alpha = _to_float(data[..., 3], 65535) if mode == "RGBA" else None
+        return _Pixels(_to_float(data[..., :3], 65535), alpha, 16, True)
+    if raw == "LA;16B":
+        im.load()
+        data = np.asarray(im)
+        note = "16-bit grey+alpha PNG read at 8-bit precision"
+        return _Pixels(_grey(data[..., 0], 255), _to_float(data[..., 3], 255), 16, False, (note,))
+    im.load()
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        return _Pixels(_grey(np.asarray(im), 65535), None, 16, False)
+    if mode in ("1", "L"):
+        return _Pixels(_grey(np.asarray(im.convert("L")), 255), None, 8, False)
+    if mode in ("LA", "La"):
+        data = np.asarray(im.convert("LA"))
+        return _Pixels(_grey(data[..., 0], 255), _to_float(data[..., 1], 255), 8, False)
+    if mode == "CMYK":
+        rgb_im, notes = colour.cmyk_to_srgb(im, im.info.get("icc_profile"))
+        return _Pixels(_to_float(np.asarray(rgb_im), 255), None, 8, False, notes)
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        im = im.convert("RGBA" if has_alpha else "RGB")
+        mode = im.mode
+    if mode in ("RGBA", "RGBa"):
+        data = np.asarray(im.convert("RGBA"))
+        return _Pixels(_to_float(data[..., :3], 255), _to_float(data[..., 3], 255), 8, True)
+    if mode in ("RGB", "RGBX", "YCbCr"):
+        return _Pixels(_to_float(np.asarray(im.convert("RGB")), 255), None, 8, True)
+    raise ImageReadError(path, f"unsupported colour mode {mode}")
+
+
+def _quality(im: Image.Image) -> int | None:
+    """IJG quality (1-100) whose scaled standard luminance table best matches table 0."""
+    tables = getattr(im, "quantization", None)
+    if not tables or 0 not in tables:
+        return None
+    table = np.asarray(list(tables[0])[:64], dtype=np.float64)
+    if table.size != 64:
+        return None
+    q = np.arange(1, 101, dtype=np.float64)
+    scale = np.where(q < 50, 5000.0 / q, 200.0 - 2.0 * q)[:, None]
+    candidates = np.clip(np.floor((_STD_LUMA_QTABLE[None, :] * scale + 50.0) / 100.0), 1, 255)
+    return int(np.argmin(np.abs(candidates - table[None, :]).sum(axis=1))) + 1
+
+
+# --------------------------------------------------------------------------- public
+
+
+def _decode(p: Path, max_megapixels: float) -> DecodedImage:
+    with _open(p, max_megapixels) as im:
+        fmt = _format_of(im, p)
+        notes: list[str] = []
+        n_frames = int(getattr(im, "n_frames", 1) or 1)
+        if n_frames > 1:
+            notes.append(f"{n_frames} frames/pages: only the first was processed")
+            im.seek(0)
+        mode = im.mode
+        if im.tile and _rawmode(im) == "LA;16B":
+            mode = "LA"
+        px = _pixels(im, p, max_megapixels)
+        notes.extend(px.warnings)
+        meta = extract_metadata(im, fmt)
+        quality = _quality(im) if fmt == "jpeg" else None
+    rgb = px.rgb
+    if px.is_rgb_space and colour.needs_conversion(meta.icc_profile):
+        assert meta.icc_profile is not None
+        rgb, colour_notes = colour.to_srgb(rgb, meta.icc_profile)
+        notes.extend(colour_notes)
+    notes.extend(meta.warnings)
+    return DecodedImage(
+        path=p,
+        format=fmt,
+        rgb=np.ascontiguousarray(rgb, dtype=np.float32),
+        alpha=None if px.alpha is None else np.ascontiguousarray(px.alpha, dtype=np.float32),
+        mode=mode,
+        bit_depth=px.bit_depth,
+        metadata=meta,
+        quality=quality,
+        warnings=tuple(notes),
+    )
+
+
+def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage:
+    """Fully decode ``path`` (first frame) into a :class:`DecodedImage`.
+
+    The file is opened read-only and never modified.  Truncated files are errors
+    (the whole image is decoded; nothing is grey-filled).
+
+    Raises:
+        ImageReadError: one line ``"<path>: <reason>"`` for every failure (missing,
+            empty, directory, permission denied, not an image, corrupt/truncated
+            data, unsupported format or mode, over ``max_megapixels``, HEIC without
+            pillow-heif).
     """
     p = Path(path)
     try:
-        with Image.open(p) as im:
+        return _decode(p, max_megapixels)
+    except ImageReadError:
+        raise
+    except MemoryError:
+        raise ImageReadError(p, "out of memory while decoding") from None
+    except PermissionError:
+        raise ImageReadError(p, "permission denied") from None
+    except Exception as exc:  # Pillow raises OSError/SyntaxError/ValueError/zlib.error/...
+        raise ImageReadError(p, f"corrupt or truncated image data ({_reason(exc)})") from exc
+
+
+def read_rgb(path: PathLike) -> np.ndarray:
+    """Read ``path`` as HxWx3 float32 sRGB in [0, 1], stored orientation.
+
+    Raises:
+        ImageReadError: see :func:`read_image`.
+    """
+    return read_image(path).rgb
+
+
+def is_complete_image(path: Path) -> bool:
+    """True only if ``path`` is a supported image that fully decodes (no truncation)."""
+    p = Path(path)
+    try:
+        with _open(p, float("inf")) as im:
+            _format_of(im, p)
             im.load()
-            rgb = im.convert("RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageReadError(p, f"cannot read image ({exc})") from exc
-    return np.asarray(rgb, dtype=np.float32) / 255.0
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,224 @@
+"""Lossless EXIF editing: set ``Software`` and replace/drop the thumbnail.
+
+EXIF blobs here are raw TIFF structures (``II*\\0``/``MM\\0*`` header onwards, no
+``Exif\\0\\0`` prefix).  Edits are *append-only*: a new IFD0 (and IFD1) is appended
+and the header is re-pointed at it, so every other byte - sub-IFDs, MakerNote and
+its vendor-specific internal offsets, unknown tags - stays exactly where it was.
+The old thumbnail bytes are cut off (when they are the tail) or zeroed, so no stale
+preview survives.  Anything we cannot parse is returned unchanged with a warning.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import piexif
+
+EXIF_PREFIX = b"Exif\x00\x00"
+TAG_SOFTWARE = 0x0131
+TAG_ORIENTATION = 0x0112
+TAG_THUMB_OFFSET = 0x0201
+TAG_THUMB_LENGTH = 0x0202
+TYPE_ASCII = 2
+TYPE_LONG = 4
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+
+
+class ExifFormatError(ValueError):
+    """The blob is not a TIFF structure whose IFD0 we can parse."""
+
+
+@dataclass(frozen=True)
+class EditedExif:
+    """Result of :func:`edit_exif`: the new blob and warnings (empty when clean)."""
+
+    data: bytes
+    warnings: tuple[str, ...]
+
+
+def strip_prefix(data: bytes) -> bytes:
+    """Remove a leading ``Exif\\0\\0`` (APP1/WebP/HEIF style) if present."""
+    return data[len(EXIF_PREFIX) :] if data.startswith(EXIF_PREFIX) else data
+
+
+@dataclass(frozen=True)
+class _Ifd:
+    """An IFD's raw 12-byte entries (tag -> entry) and its next-IFD pointer."""
+
+    entries: dict[int, bytes]
+    next_offset: int
+
+
+class _Tiff:
+    """Minimal bounds-checked reader for a TIFF/EXIF structure."""
+
+    def __init__(self, data: bytes) -> None:
+        if data[:4] == b"II*\x00":
+            self.endian = "<"
+        elif data[:4] == b"MM\x00*":
+            self.endian = ">"
+        else:
+            raise ExifFormatError("no TIFF header")
+        self.data = data
+        self.ifd0_offset = self.u32(4)
+
+    def u16(self, pos: int) -> int:
+        if pos < 0 or pos + 2 > len(self.data):
+            raise ExifFormatError(f"offset {pos} out of range")
+        return int(struct.unpack_from(self.endian + "H", self.data, pos)[0])
+
+    def u32(self, pos: int) -> int:
+        if pos < 0 or pos + 4 > len(self.data):
+            raise ExifFormatError(f"offset {pos} out of range")
+        return int(struct.unpack_from(self.endian + "I", self.data, pos)[0])
+
+    def ifd(self, offset: int) -> _Ifd:
+        count = self.u16(offset)
+        end = offset + 2 + 12 * count
+        if end + 4 > len(self.data):
+            raise ExifFormatError(f"IFD at {offset} runs past the end")
+        entries = {}
+        for i in range(count):
+            raw = self.data[offset + 2 + 12 * i : offset + 14 + 12 * i]
+            entries[struct.unpack(self.endian + "H", raw[:2])[0]] = raw
+        return _Ifd(entries, self.u32(end))
+
+    def long_value(self, entry: bytes) -> int:
+        """Value of a single SHORT/LONG entry."""
+        typ = struct.unpack(self.endian + "H", entry[2:4])[0]
+        fmt = "H" if typ == 3 else "I"
+        return int(struct.unpack(self.endian + fmt, entry[8 : 8 + struct.calcsize(fmt)])[0])
+
+
+def _entry(endian: str, tag: int, typ: int, count: int, value_field: bytes) -> bytes:
+    return struct.pack(endian + "HHI", tag, typ, count) + value_field.ljust(4, b"\x00")
+
+
+class _Appender:
+    """Builds the appended tail; offsets are absolute from the TIFF header."""
+
+    def __init__(self, base: bytearray, endian: str) -> None:
+        self.buf = base
+        self.endian = endian
+        self.align()
+
+    def align(self) -> None:
+        if len(self.buf) % 2:
+            self.buf += b"\x00"
+
+    def put(self, data: bytes) -> int:
+        self.align()
+        pos = len(self.buf)
+        self.buf += data
+        return pos
+
+    def value_field(self, payload: bytes) -> bytes:
+        """Inline payload (<= 4 bytes) or append it and return its offset field."""
+        if len(payload) <= 4:
+            return payload
+        return struct.pack(self.endian + "I", self.put(payload))
+
+    def ifd(self, entries: dict[int, bytes], next_offset: int) -> int:
+        body = struct.pack(self.endian + "H", len(entries))
+        body += b"".join(entries[t] for t in sorted(entries))
+        body += struct.pack(self.endian + "I", next_offset)
+        return self.put(body)
+
+
+def _remove_thumbnail(tiff: _Tiff, buf: bytearray, ifd1: _Ifd) -> None:
+    """Cut off (if it is the tail) or zero the old thumbnail bytes in ``buf``."""
+    off_entry = ifd1.entries.get(TAG_THUMB_OFFSET)
+    len_entry = ifd1.entries.get(TAG_THUMB_LENGTH)
+    if off_entry is None or len_entry is None:
+        return
+    start, length = tiff.long_value(off_entry), tiff.long_value(len_entry)
+    end = start + length
+    if start < 8 or length <= 0 or end > len(buf):
+        return
+    if end == len(buf):
+        del buf[start:]
+    else:
+        buf[start:end] = bytes(length)
+
+
+def edit_exif(data: bytes, *, software: str | None, thumbnail: bytes | None) -> EditedExif:
+    """Return ``data`` with ``Software`` set and the IFD1 thumbnail replaced or dropped.
+
+    Args:
+        data: raw EXIF (TIFF header onwards; an ``Exif\\0\\0`` prefix is tolerated).
+        software: new IFD0 ``Software`` value (None leaves it as is).
+        thumbnail: JPEG bytes for the new IFD1 thumbnail, or None to drop IFD1.
+            A thumbnail is only written if the original had an IFD1.
+
+    Never raises: unparseable input is returned unchanged, with a warning.
+    """
+    data = strip_prefix(data)
+    try:
+        return _edit(data, software, thumbnail)
+    except (ExifFormatError, struct.error, ValueError, OverflowError) as exc:
+        warning = f"EXIF structure not editable ({exc}); carried over unchanged"
+        return EditedExif(data, (warning,))
+
+
+def _edit(data: bytes, software: str | None, thumbnail: bytes | None) -> EditedExif:
+    tiff = _Tiff(data)
+    e = tiff.endian
+    ifd0 = tiff.ifd(tiff.ifd0_offset)
+    ifd1: _Ifd | None = None
+    warnings: list[str] = []
+    if ifd0.next_offset:
+        try:
+            ifd1 = tiff.ifd(ifd0.next_offset)
+        except ExifFormatError:
+            warnings.append("EXIF IFD1 (thumbnail) unreadable; dropped")
+    buf = bytearray(data)
+    if ifd1 is not None:
+        _remove_thumbnail(tiff, buf, ifd1)
+    app = _Appender(buf, e)
+    entries0 = dict(ifd0.entries)
+    if software is not None:
+        payload = software.encode("utf-8", "replace") + b"\x00"
+        entries0[TAG_SOFTWARE] = _entry(e, TAG_SOFTWARE, TYPE_ASCII, len(payload), app.value_field(payload))
+    next_offset = 0
+    if ifd1 is not None and thumbnail is not None:
+        entries1 = {t: v for t, v in ifd1.entries.items() if t not in (TAG_THUMB_OFFSET, TAG_THUMB_LENGTH)}
+        thumb_pos = app.put(thumbnail)
+        entries1[TAG_THUMB_OFFSET] = _entry(e, TAG_THUMB_OFFSET, TYPE_LONG, 1, struct.pack(e + "I", thumb_pos))
+        entries1[TAG_THUMB_LENGTH] = _entry(e, TAG_THUMB_LENGTH, TYPE_LONG, 1, struct.pack(e + "I", len(thumbnail)))
+        next_offset = app.ifd(entries1, 0)
+    new_ifd0 = app.ifd(entries0, next_offset)
+    app.buf[4:8] = struct.pack(e + "I", new_ifd0)
+    return EditedExif(bytes(app.buf), tuple(warnings))
+
+
+def has_thumbnail(data: bytes) -> bool:
+    """True if the blob has an IFD1 with a JPEG thumbnail (never raises)."""
+    try:
+        tiff = _Tiff(strip_prefix(data))
+        ifd0 = tiff.ifd(tiff.ifd0_offset)
+        return bool(ifd0.next_offset) and TAG_THUMB_OFFSET in tiff.ifd(ifd0.next_offset).entries
+    except (ExifFormatError, struct.error):
+        return False
+
+
+def minimal_exif(software: str) -> bytes:
+    """A tiny big-endian EXIF blob holding only IFD0 ``Software``."""
+    return bytes(piexif.dump({"0th": {TAG_SOFTWARE: software.encode("utf-8", "replace")}}))[
+        len(EXIF_PREFIX) :
+    ]
+
+
+def exif_warnings(data: bytes) -> tuple[str, ...]:
+    """Warnings for EXIF that piexif cannot parse (it is still carried as raw bytes)."""
+    try:
+        piexif.load(strip_prefix(data))
+    except Exception as exc:  # piexif raises many types on malformed data
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        return (f"EXIF not parseable ({reason}); carried over as raw bytes",)
+    try:
+        tiff = _Tiff(strip_prefix(data))
+        tiff.ifd(tiff.ifd0_offset)
+    except (ExifFormatError, struct.error) as exc:
+        return (f"EXIF IFD0 not parseable ({exc}); carried over as raw bytes",)
+    return ()

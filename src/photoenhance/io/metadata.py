@@ -1,0 +1,113 @@
+"""The :class:`Metadata` carried from an input photo to its enhanced output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from photoenhance.io.exif import exif_warnings, strip_prefix
+
+XMP_PNG_KEY = "XML:com.adobe.xmp"
+
+# TIFF IFD0 tags that describe the pixel layout of *this* file (or are carried
+# separately: ICC, XMP); they must not be copied into another file's EXIF.
+TIFF_STRUCTURAL_TAGS: frozenset[int] = frozenset(
+    {
+        254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 284,
+        317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 700, 34675,
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Everything carried from input to output, raw where possible.
+
+    Attributes:
+        exif: raw EXIF blob (TIFF header onwards, no ``Exif\\0\\0`` prefix) or None.
+        icc_profile: embedded ICC profile bytes, unchanged, or None.
+        xmp: raw XMP packet bytes or None.
+        dpi: (x, y) resolution in dots per inch, or None.
+        png_text: PNG tEXt/zTXt/iTXt chunks (XMP excluded) as (key, value) pairs.
+        comment: JPEG COM segment bytes, or None.
+        photoshop: JPEG APP13 (Photoshop IRB / IPTC) payload bytes, or None.
+        warnings: metadata problems found while reading (e.g. unparseable EXIF).
+    """
+
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+    xmp: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    png_text: tuple[tuple[str, str], ...] = ()
+    comment: bytes | None = None
+    photoshop: bytes | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def _as_bytes(value: object) -> bytes | None:
+    if isinstance(value, bytes):
+        return value or None
+    if isinstance(value, str):
+        return value.encode("utf-8") or None
+    return None
+
+
+def _tiff_exif(im: Image.Image) -> bytes | None:
+    """EXIF for a TIFF source: its IFD0 metadata tags plus Exif/GPS/Interop sub-IFDs."""
+    exif = im.getexif()
+    for tag in list(exif):
+        if tag in TIFF_STRUCTURAL_TAGS:
+            del exif[tag]
+    if not len(exif):
+        return None
+    return strip_prefix(exif.tobytes())
+
+
+def _dpi(im: Image.Image, fmt: str) -> tuple[float, float] | None:
+    dpi = im.info.get("dpi")
+    if fmt == "tiff" and getattr(im, "tag_v2", {}).get(296) not in (2, 3):
+        return None  # no (or "no absolute") resolution unit: not a real DPI
+    try:
+        if dpi and len(dpi) == 2 and float(dpi[0]) > 0 and float(dpi[1]) > 0:
+            return (float(dpi[0]), float(dpi[1]))
+    except (TypeError, ValueError):
+        pass
+    return None
+
+
+def _photoshop(im: Image.Image) -> bytes | None:
+    for marker, payload in getattr(im, "applist", []):
+        if marker == "APP13" and payload.startswith(b"Photoshop 3.0\x00"):
+            return bytes(payload)
+    return None
+
+
+def extract_metadata(im: Image.Image, fmt: str) -> Metadata:
+    """Collect :class:`Metadata` from an opened, *loaded* Pillow image of format ``fmt``."""
+    info = im.info
+    warnings: list[str] = []
+    try:
+        exif = _tiff_exif(im) if fmt == "tiff" else _as_bytes(info.get("exif"))
+    except Exception as exc:  # a broken TIFF IFD must not lose the photo
+        exif = None
+        warnings.append(f"EXIF unreadable ({type(exc).__name__}); not carried over")
+    if exif is not None:
+        exif = strip_prefix(exif) or None
+    if exif is not None:
+        warnings.extend(exif_warnings(exif))
+    xmp = _as_bytes(info.get("xmp")) or _as_bytes(info.get(XMP_PNG_KEY))
+    text: tuple[tuple[str, str], ...] = ()
+    if fmt == "png":
+        items = getattr(im, "text", {}).items()
+        text = tuple((str(k), str(v)) for k, v in items if k != XMP_PNG_KEY)
+    return Metadata(
+        exif=exif,
+        icc_profile=_as_bytes(info.get("icc_profile")),
+        xmp=xmp,
+        dpi=_dpi(im, fmt),
+        png_text=text,
+        comment=_as_bytes(info.get("comment")) if fmt == "jpeg" else None,
+        photoshop=_photoshop(im) if fmt == "jpeg" else None,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,101 @@
+"""16-bit-per-channel RGB(A) PNG and TIFF encoding (Pillow can only write 8-bit RGB).
+
+Both writers let Pillow produce a 1x1 file carrying all the metadata chunks/tags and
+then swap in our own 16-bit pixel data, so metadata handling stays in one place:
+
+- PNG: the IHDR is rewritten (bit depth 16) and the IDAT replaced (filter "Up", zlib).
+- TIFF: the little-endian IFD0 entries for size, BitsPerSample, Compression (deflate)
+  and the single strip's offset/length are patched and the strip appended.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_IDAT_CHUNK = 1 << 20
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    if not png.startswith(_PNG_SIGNATURE):
+        raise ValueError("not a PNG")
+    pos, chunks = len(_PNG_SIGNATURE), []
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack_from(">I4s", png, pos)
+        chunks.append((kind, png[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def png16(template: bytes, pixels: np.ndarray) -> bytes:
+    """Return a 16-bit PNG of ``pixels`` (HxWx3 or HxWx4 uint16) with ``template``'s metadata.
+
+    ``template`` is a Pillow-written PNG (any size, RGB/RGBA) whose ancillary chunks
+    (iCCP, pHYs, tEXt/iTXt, eXIf...) are kept in place.
+    """
+    h, w, c = pixels.shape
+    rows = np.ascontiguousarray(pixels.astype(">u2")).view(np.uint8).reshape(h, w * c * 2)
+    up = rows.copy()
+    up[1:] -= rows[:-1]  # PNG filter type 2 ("Up"), modulo 256
+    raw = np.concatenate([np.full((h, 1), 2, np.uint8), up], axis=1).tobytes()
+    compressed = zlib.compress(raw, 6)
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 6 if c == 4 else 2, 0, 0, 0)
+    out = [_PNG_SIGNATURE]
+    wrote_idat = False
+    for kind, data in _png_chunks(template):
+        if kind == b"IHDR":
+            out.append(_png_chunk(b"IHDR", ihdr))
+        elif kind in (b"IDAT", b"sBIT", b"tRNS", b"bKGD", b"hIST", b"PLTE"):
+            if kind == b"IDAT" and not wrote_idat:
+                wrote_idat = True
+                for i in range(0, max(len(compressed), 1), _IDAT_CHUNK):
+                    out.append(_png_chunk(b"IDAT", compressed[i : i + _IDAT_CHUNK]))
+        else:
+            out.append(_png_chunk(kind, data))
+    return b"".join(out)
+
+
+def tiff16(template: bytes, pixels: np.ndarray) -> bytes:
+    """Return a deflate-compressed 16-bit TIFF of ``pixels`` (HxWx3/4 uint16).
+
+    ``template`` must be a little-endian, single-strip, uncompressed Pillow TIFF of
+    mode RGB/RGBA (e.g. 1x1) carrying the wanted metadata tags.
+    """
+    h, w, c = pixels.shape
+    if template[:4] != b"II*\x00":
+        raise ValueError("template TIFF must be little-endian")
+    buf = bytearray(template)
+    ifd = struct.unpack_from("<I", buf, 4)[0]
+    count = struct.unpack_from("<H", buf, ifd)[0]
+    strip = zlib.compress(np.ascontiguousarray(pixels.astype("<u2")).tobytes(), 6)
+    if len(buf) % 2:
+        buf += b"\x00"
+    strip_offset = len(buf)
+    buf += strip
+    longs = {256: w, 257: h, 259: 8, 273: strip_offset, 278: h, 279: len(strip)}
+    seen = set()
+    for i in range(count):
+        pos = ifd + 2 + 12 * i
+        tag, typ, n = struct.unpack_from("<HHI", buf, pos)
+        if tag in longs:
+            if n != 1:
+                raise ValueError(f"template tag {tag} has {n} values")
+            struct.pack_into("<HI", buf, pos + 2, 4, 1)
+            struct.pack_into("<I", buf, pos + 8, longs[tag])
+            seen.add(tag)
+        elif tag == 258:
+            if n != c or typ != 3:
+                raise ValueError("unexpected BitsPerSample in template")
+            off = struct.unpack_from("<I", buf, pos + 8)[0] if n * 2 > 4 else pos + 8
+            struct.pack_into(f"<{n}H", buf, off, *([16] * n))
+            seen.add(tag)
+    if seen != {*longs, 258}:
+        raise ValueError(f"template TIFF lacks tags {sorted({*longs, 258} - seen)}")
+    return bytes(buf)
