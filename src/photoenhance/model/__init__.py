@@ -10,6 +10,7 @@ from photoenhance.model.net import (
     count_params,
     create_model,
     macs_per_megapixel,
+    receptive_radius,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "count_params",
     "create_model",
     "macs_per_megapixel",
+    "receptive_radius",
 ]

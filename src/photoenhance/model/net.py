@@ -175,3 +175,24 @@ def macs_per_megapixel(model: EnhanceNet, size: int = 256) -> float:
         for h in hooks:
             h.remove()
     return total / (size * size) * 1e6
+
+
+def receptive_radius(config: ModelConfig, size: int = 320, seed: int = 0) -> int:
+    """How far (pixels) an output pixel sees into the input, measured by back-propagating
+    from an 8x8 block of outputs through a randomly initialised network of ``config``.
+    Tiles need at least this much halo to match whole-image inference."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = EnhanceNet(config).eval()
+        nn.init.normal_(net.head.conv.weight, std=0.1)  # the head starts at zero
+    x = torch.rand(1, 3, size, size, generator=gen).requires_grad_(True)
+    thumb = torch.rand(1, 3, CONTEXT_SIZE, CONTEXT_SIZE, generator=gen)
+    c = size // 2
+    net.forward_core(x, thumb)[..., c : c + 8, c : c + 8].sum().backward()
+    assert x.grad is not None
+    ys, xs = torch.nonzero(x.grad.abs().sum(dim=(0, 1)) > 0, as_tuple=True)
+    radius = max(c - int(ys.min()), int(ys.max()) - (c + 7), c - int(xs.min()), int(xs.max()) - (c + 7))
+    if radius >= c - 8:
+        raise RuntimeError("receptive field larger than the probe image")
+    return radius

@@ -29,7 +29,14 @@ from onnx import helper, numpy_helper
 from torch import nn
 
 from photoenhance import __version__
-from photoenhance.model.net import CONTEXT_SIZE, MULTIPLE, EnhanceNet, macs_per_megapixel
+from photoenhance.model.net import (
+    CONTEXT_SIZE,
+    MULTIPLE,
+    EnhanceNet,
+    count_params,
+    macs_per_megapixel,
+    receptive_radius,
+)
 from photoenhance.quant.fake import INT8_MAX, QConv2d, quant_mode, set_quant_mode
 
 OPSET = 17
@@ -76,6 +83,9 @@ def model_metadata(net: EnhanceNet, precision: str) -> dict[str, str]:
         "photoenhance.precision": precision,
         "photoenhance.macs_per_mp": f"{macs_per_megapixel(net):.0f}",
         "photoenhance.multiple": str(MULTIPLE),
+        "photoenhance.params": str(count_params(net)),
+        # tiles need this much halo to match whole-image inference (rounded up to 8)
+        "photoenhance.halo": str(-(-receptive_radius(net.config) // MULTIPLE) * MULTIPLE),
         "photoenhance.context": json.dumps(
             {
                 "input": "thumb",

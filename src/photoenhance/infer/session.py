@@ -1,0 +1,333 @@
+"""onnxruntime inference: model loading, machine-specific optimised-graph cache, tiling.
+
+No torch here. Images are HWC float32 RGB in [0, 1] at this level; tiles go to the
+network as NCHW.
+
+Tiling: fixed-size input windows of ``tile + 2 * halo`` pixels (multiples of 8, so every
+window is aligned with the network's stride-8 grid). A window that would cross the image
+border is shifted inward, so its edge *is* the image edge, where whole-image inference
+zero-pads too. With ``halo`` at least the network's receptive radius, tiled output equals
+whole-image output (bit-exact in INT8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from photoenhance.infer.context import context_thumbnail
+
+DEFAULT_MODEL_NAME = "photoenhance-small-int8.onnx"
+DEFAULT_TILE = 512
+MIN_HALO = 64
+
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing or is not a photoenhance ONNX model."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the ONNX metadata says about a model."""
+
+    path: Path
+    model_size: str
+    precision: str
+    version: str
+    macs_per_mp: float
+    multiple: int
+    context_size: int
+    halo: int
+    params: int
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """How to run the network. ``model=None`` uses the bundled INT8 model."""
+
+    model: Path | None = None
+    tile: int = DEFAULT_TILE
+    halo: int | None = None  # None: the model's receptive radius (from its metadata)
+    threads: int | None = None  # None: onnxruntime's default (all physical cores)
+    cache_dir: Path | None = None  # None: no optimised-graph cache
+    optimize: bool = True
+
+
+def bundled_model_path() -> Path:
+    """The INT8 model shipped inside the package (``photoenhance/weights``)."""
+    ref = resources.files("photoenhance") / "weights" / DEFAULT_MODEL_NAME
+    path = Path(str(ref))
+    if not path.is_file():
+        raise ModelLoadError(f"bundled model missing: {path} (broken installation?)")
+    return path
+
+
+def read_model_info(path: Path) -> ModelInfo:
+    """Read the photoenhance metadata of an ONNX model without building a session."""
+    try:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several exception types
+        raise ModelLoadError(f"{path}: not a loadable ONNX model ({_one_line(exc)})") from exc
+    return _info_from_session(path, sess)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _info_from_session(path: Path, sess: ort.InferenceSession) -> ModelInfo:
+    meta = sess.get_modelmeta().custom_metadata_map
+    if "photoenhance.format" not in meta:
+        raise ModelLoadError(f"{path}: not a photoenhance model (no photoenhance metadata)")
+    names = [i.name for i in sess.get_inputs()]
+    if names != ["image", "thumb"]:
+        raise ModelLoadError(f"{path}: unexpected inputs {names}, expected ['image', 'thumb']")
+    ctx = json.loads(meta.get("photoenhance.context", "{}"))
+    config = json.loads(meta.get("photoenhance.config", "{}"))
+    return ModelInfo(
+        path=path,
+        model_size=meta.get("photoenhance.model_size", config.get("name", "?")),
+        precision=meta.get("photoenhance.precision", "?"),
+        version=meta.get("photoenhance.version", "?"),
+        macs_per_mp=float(meta.get("photoenhance.macs_per_mp", "nan")),
+        multiple=int(meta.get("photoenhance.multiple", "8")),
+        context_size=int(ctx.get("size", 64)),
+        halo=int(meta.get("photoenhance.halo", str(MIN_HALO))),
+        params=int(meta.get("photoenhance.params", "0")),
+    )
+
+
+def _machine_key() -> str:
+    """Identifies what an optimised graph is tied to: onnxruntime build and CPU."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((ln for ln in f if ln.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    raw = f"{ort.__version__}|{platform.system()}|{platform.machine()}|{cpu}|{flags}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _session_options(config: InferenceConfig) -> ort.SessionOptions:
+    so = ort.SessionOptions()
+    if config.threads:
+        so.intra_op_num_threads = config.threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    return so
+
+
+def create_session(model: Path, config: InferenceConfig) -> tuple[ort.InferenceSession, bool]:
+    """Build the onnxruntime session; returns ``(session, used_cache)``.
+
+    With a ``cache_dir``, the graph optimised for *this* machine is saved there on first
+    use and loaded (without re-optimising) afterwards; the cache key covers the model
+    bytes, the onnxruntime version and the CPU, so a stale entry is never used.
+    """
+    so = _session_options(config)
+    providers = ["CPUExecutionProvider"]
+    if not config.optimize:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return ort.InferenceSession(str(model), so, providers=providers), False
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if config.cache_dir is None:
+        return ort.InferenceSession(str(model), so, providers=providers), False
+    cached = Path(config.cache_dir) / f"{_file_digest(model)}-{_machine_key()}.ort.onnx"
+    if cached.is_file():
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            return ort.InferenceSession(str(cached), so, providers=providers), True
+        except Exception:  # corrupt cache entry: rebuild it below
+            cached.unlink(missing_ok=True)
+            so = _session_options(config)
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+        so.optimized_model_filepath = str(tmp)
+        sess = ort.InferenceSession(str(model), so, providers=providers)
+        if tmp.is_file():
+            os.replace(tmp, cached)
+        return sess, False
+    except OSError:  # read-only cache: run without it
+        so = _session_options(config)
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(str(model), so, providers=providers), False
+
+
+def _round_up(v: int, m: int) -> int:
+    return -(-v // m) * m
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """One tile: the input window ``[wy, wy+wh) x [wx, wx+ww)`` and the output core
+    ``[cy, cy+ch) x [cx, cx+cw)`` it is responsible for (image coordinates)."""
+
+    wy: int
+    wx: int
+    wh: int
+    ww: int
+    cy: int
+    cx: int
+    ch: int
+    cw: int
+
+
+def plan_tiles(height: int, width: int, tile: int, halo: int, multiple: int = 8) -> list[TilePlan]:
+    """Tiles covering a ``height x width`` image (both multiples of ``multiple``)."""
+    tile = _round_up(max(tile, multiple), multiple)
+    halo = _round_up(max(halo, 0), multiple)
+    win = tile + 2 * halo
+
+    def axis(n: int) -> list[tuple[int, int, int, int]]:
+        if n <= win:
+            return [(0, n, 0, n)]
+        out = []
+        for c0 in range(0, n, tile):
+            c1 = min(c0 + tile, n)
+            w0 = min(max(c0 - halo, 0), n - win)
+            out.append((w0, win, c0, c1 - c0))
+        return out
+
+    return [
+        TilePlan(wy, wx, wh, ww, cy, cx, ch, cw)
+        for (wy, wh, cy, ch) in axis(height)
+        for (wx, ww, cx, cw) in axis(width)
+    ]
+
+
+@dataclass
+class Enhancer:
+    """A loaded model ready to enhance images (HWC float32 RGB in [0, 1])."""
+
+    config: InferenceConfig = field(default_factory=InferenceConfig)
+
+    def __post_init__(self) -> None:
+        path = Path(self.config.model) if self.config.model else bundled_model_path()
+        if not path.is_file():
+            raise ModelLoadError(f"{path}: model file not found")
+        try:
+            self.session, self.used_cache = create_session(path, self.config)
+        except Exception as exc:
+            raise ModelLoadError(f"{path}: cannot load model ({_one_line(exc)})") from exc
+        self.info = _info_from_session(path, self.session)
+        self.halo = self.config.halo if self.config.halo is not None else self.info.halo
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    def run_tile(self, tile: np.ndarray, thumb: np.ndarray) -> np.ndarray:
+        """``tile: (1, 3, h, w)`` (multiples of 8), ``thumb: (1, 3, 64, 64)`` → ``(1, 3, h, w)``."""
+        return self.session.run(None, {"image": tile, "thumb": thumb})[0]
+
+    def enhance(
+        self,
+        rgb: np.ndarray,
+        *,
+        strength: float = 1.0,
+        out: np.ndarray | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Enhance ``rgb`` ``(H, W, 3)`` float32 in [0, 1].
+
+        The network's change is applied to the full-precision input:
+        ``y = clamp(x + strength * (net(x) - x_8bit), 0, 1)``, so 16-bit inputs keep
+        their precision and ``strength`` blends with the original.
+        ``out`` may be ``rgb`` itself: tiles are then written back in place, keeping
+        only a band of original rows for the halos (bounded memory for huge photos).
+        """
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) image, got shape {rgb.shape}")
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError("strength must be within 0..1")
+        h, w = rgb.shape[:2]
+        thumb = context_thumbnail(rgb, self.info.context_size)
+        if out is None:
+            out = np.empty_like(rgb, dtype=np.float32)
+        m = self.info.multiple
+        plans = plan_tiles(_round_up(h, m), _round_up(w, m), self.config.tile, self.halo, m)
+        bands: dict[int, list[TilePlan]] = {}
+        for p in plans:
+            bands.setdefault(p.cy, []).append(p)
+        band_starts = sorted(bands)
+        in_place = out is rgb
+        saved: dict[int, np.ndarray] = {}  # original rows that in-place writing replaced
+        done = 0
+        for b, cy in enumerate(band_starts):
+            ch = min(bands[cy][0].ch, h - cy)
+            if ch <= 0:
+                continue
+            band = np.empty((ch, w, 3), np.float32)
+            for p in bands[cy]:
+                cw = min(p.cw, w - p.cx)
+                if cw > 0:
+                    band[:, p.cx : p.cx + cw] = self._tile(rgb, saved, p, ch, cw, thumb, strength)
+                done += 1
+                if progress is not None:
+                    progress(done, len(plans))
+            if in_place:
+                later = [q for c in band_starts[b + 1 :] for q in bands[c]]
+                first_needed = min((q.wy for q in later), default=h)
+                for r in [r for r in saved if r < first_needed]:
+                    del saved[r]
+                for r in range(max(first_needed, cy), cy + ch):
+                    saved[r] = rgb[r].copy()
+            out[cy : cy + ch] = band
+        return out
+
+    def _tile(
+        self,
+        rgb: np.ndarray,
+        saved: dict[int, np.ndarray],
+        p: TilePlan,
+        ch: int,
+        cw: int,
+        thumb: np.ndarray,
+        strength: float,
+    ) -> np.ndarray:
+        """Run one window and return its ``(ch, cw, 3)`` output core."""
+        h, w = rgb.shape[:2]
+        window = self._window(rgb, saved, p, h, w)
+        x8 = np.rint(window * 255.0) / 255.0
+        y = self.run_tile(np.ascontiguousarray(x8.transpose(2, 0, 1)[None]), thumb)[0]
+        oy, ox = p.cy - p.wy, p.cx - p.wx
+        core = y[:, oy : oy + ch, ox : ox + cw].transpose(1, 2, 0)
+        x_core = window[oy : oy + ch, ox : ox + cw]
+        res = x_core + strength * (core - x8[oy : oy + ch, ox : ox + cw])
+        return np.clip(res, 0.0, 1.0, out=res)
+
+    @staticmethod
+    def _window(
+        rgb: np.ndarray, saved: dict[int, np.ndarray], p: TilePlan, h: int, w: int
+    ) -> np.ndarray:
+        """The window's pixels, edge-replicated beyond the image (to the multiple of 8)."""
+        inside = p.wy + p.wh <= h and p.wx + p.ww <= w
+        if inside and not any(p.wy <= r < p.wy + p.wh for r in saved):
+            return np.asarray(rgb[p.wy : p.wy + p.wh, p.wx : p.wx + p.ww], np.float32)
+        ys = np.clip(np.arange(p.wy, p.wy + p.wh), 0, h - 1)
+        xs = np.clip(np.arange(p.wx, p.wx + p.ww), 0, w - 1)
+        rows = [saved[r] if r in saved else rgb[r] for r in ys]
+        return np.stack([row[xs] for row in rows]).astype(np.float32, copy=False)
