@@ -155,7 +155,7 @@ def _open(path: Path, max_megapixels: float) -> Image.Image:
         raise ImageReadError(path, "permission denied") from None
     except Exception as exc:
         raise ImageReadError(path, f"corrupt image header ({_reason(exc)})") from exc
-    width, height = im.size
+    width, height = _stored_size(im)
     if width * height > max_megapixels * 1e6:
         im.close()
         raise ImageReadError(
@@ -172,6 +172,39 @@ def _open(path: Path, max_megapixels: float) -> Image.Image:
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _tiff_orientation(im: Image.Image) -> int:
+    """EXIF Orientation of a TIFF (Pillow's TIFF loader applies it; we undo that)."""
+    if im.format != "TIFF":
+        return 1
+    value = getattr(im, "tag_v2", {}).get(274, 1)
+    return value if isinstance(value, int) and 2 <= value <= 8 else 1
+
+
+def _stored_size(im: Image.Image) -> tuple[int, int]:
+    """(width, height) as stored in the file (Pillow reports TIFF 5-8 rotated)."""
+    w, h = im.size
+    return (h, w) if _tiff_orientation(im) >= 5 else (w, h)
+
+
+def _unrotate(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Undo Pillow's ``exif_transpose`` for ``orientation`` (HxW[xC] display -> stored)."""
+    if orientation == 2:
+        return a[:, ::-1]
+    if orientation == 3:
+        return a[::-1, ::-1]
+    if orientation == 4:
+        return a[::-1]
+    if orientation == 5:
+        return a.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(a, 1)
+    if orientation == 7:
+        return a[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(a, -1)
+    return a
 
 
 def _format_of(im: Image.Image, path: Path) -> str:
@@ -191,7 +224,8 @@ def probe_image(path: PathLike, *, max_megapixels: float = 200.0) -> tuple[int, 
     p = Path(path)
     with _open(p, max_megapixels) as im:
         _format_of(im, p)
-        return (int(im.size[0]), int(im.size[1]))
+        width, height = _stored_size(im)
+        return (int(width), int(height))
 
 
 # --------------------------------------------------------------------------- pixels
@@ -316,10 +350,15 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
         mode = im.mode
         if im.tile and _rawmode(im) == "LA;16B":
             mode = "LA"
+        orientation = _tiff_orientation(im)
+        early_meta = extract_metadata(im, fmt) if fmt == "tiff" else None  # before load drops tag 274
         px = _pixels(im, p, max_megapixels)
         notes.extend(px.warnings)
-        meta = extract_metadata(im, fmt)
+        meta = early_meta or extract_metadata(im, fmt)
         quality = _quality(im) if fmt == "jpeg" else None
+    if orientation != 1:
+        alpha = None if px.alpha is None else _unrotate(px.alpha, orientation)
+        px = _Pixels(_unrotate(px.rgb, orientation), alpha, px.bit_depth, px.is_rgb_space, px.warnings)
     rgb = px.rgb
     if px.is_rgb_space and colour.needs_conversion(meta.icc_profile):
         assert meta.icc_profile is not None

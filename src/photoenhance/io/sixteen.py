@@ -1,11 +1,13 @@
-"""16-bit-per-channel RGB(A) PNG and TIFF encoding (Pillow can only write 8-bit RGB).
+"""PNG/TIFF pixel-data splicing: 16-bit RGB(A) (Pillow writes only 8-bit RGB) and
+deflate TIFFs with EXIF sub-IFDs (Pillow's libtiff writer rejects those).
 
 Both writers let Pillow produce a 1x1 file carrying all the metadata chunks/tags and
-then swap in our own 16-bit pixel data, so metadata handling stays in one place:
+then swap in our own pixel data, so metadata handling stays in one place:
 
 - PNG: the IHDR is rewritten (bit depth 16) and the IDAT replaced (filter "Up", zlib).
 - TIFF: the little-endian IFD0 entries for size, BitsPerSample, Compression (deflate)
-  and the single strip's offset/length are patched and the strip appended.
+  and the single strip's offset/length are patched and the strip appended
+  (8- or 16-bit, any of L/LA/RGB/RGBA/I;16).
 """
 
 from __future__ import annotations
@@ -62,13 +64,19 @@ def png16(template: bytes, pixels: np.ndarray) -> bytes:
     return b"".join(out)
 
 
-def tiff16(template: bytes, pixels: np.ndarray) -> bytes:
-    """Return a deflate-compressed 16-bit TIFF of ``pixels`` (HxWx3/4 uint16).
+def tiff_deflate(template: bytes, pixels: np.ndarray) -> bytes:
+    """Return a deflate-compressed TIFF of ``pixels`` with ``template``'s tags.
 
-    ``template`` must be a little-endian, single-strip, uncompressed Pillow TIFF of
-    mode RGB/RGBA (e.g. 1x1) carrying the wanted metadata tags.
+    Args:
+        template: a little-endian, single-strip, uncompressed Pillow TIFF (e.g. 1x1)
+            with the same samples per pixel, carrying the wanted metadata tags
+            (Pillow's own writer handles EXIF sub-IFDs; its libtiff path does not).
+        pixels: HxW or HxWxC uint8/uint16 array.
     """
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
     h, w, c = pixels.shape
+    bits = 16 if pixels.dtype == np.uint16 else 8
     if template[:4] != b"II*\x00":
         raise ValueError("template TIFF must be little-endian")
     buf = bytearray(template)
@@ -94,7 +102,7 @@ def tiff16(template: bytes, pixels: np.ndarray) -> bytes:
             if n != c or typ != 3:
                 raise ValueError("unexpected BitsPerSample in template")
             off = struct.unpack_from("<I", buf, pos + 8)[0] if n * 2 > 4 else pos + 8
-            struct.pack_into(f"<{n}H", buf, off, *([16] * n))
+            struct.pack_into(f"<{n}H", buf, off, *([bits] * n))
             seen.add(tag)
     if seen != {*longs, 258}:
         raise ValueError(f"template TIFF lacks tags {sorted({*longs, 258} - seen)}")

@@ -1,0 +1,309 @@
+"""Writing enhanced pixels back in the source's colour space, mode, depth and metadata.
+
+Output decisions (source mode -> written mode), by target format:
+
+==================  ==========================  ==============  ==================
+source              PNG / TIFF                  JPEG            WebP / HEIF
+==================  ==========================  ==============  ==================
+RGB 8 / RGBA 8      RGB / RGBA 8-bit            RGB (alpha      RGB / RGBA
+                                                dropped)
+RGB(A) 16-bit       RGB(A) 16-bit               RGB 8-bit       RGB(A) 8-bit
+L / 1 / LA          L / LA 8-bit (luma)         L (luma)        RGB(A), R=G=B=luma
+I;16 (16-bit grey)  I;16 (luma, 16-bit)         L 8-bit         RGB, R=G=B=luma
+P / PA              RGB, or RGBA if transparent RGB             RGB / RGBA
+CMYK                RGB + sRGB ICC profile      RGB + sRGB ICC  RGB + sRGB ICC
+==================  ==========================  ==============  ==================
+
+Luma uses ITU-R BT.601 weights (as Pillow's ``convert("L")``), so grey inputs that
+are not changed come back bit-identical.  Pixels of a source with a non-sRGB RGB
+ICC profile are converted back from sRGB to that profile, and the original profile
+bytes are embedded unchanged.  Write-time metadata compromises are logged to the
+``photoenhance.io`` logger.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from photoenhance.io import colour
+from photoenhance.io.atomic import atomic_write
+from photoenhance.io.decode import LUMA_WEIGHTS, DecodedImage
+from photoenhance.io.errors import ImageWriteError
+from photoenhance.io.exif import EXIF_PREFIX, edit_exif, has_thumbnail, minimal_exif
+from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
+from photoenhance.io.metadata import XMP_PNG_KEY
+from photoenhance.io.sixteen import png16, tiff_deflate
+
+logger = logging.getLogger("photoenhance.io")
+
+_MAX_JPEG_SEGMENT = 65533  # payload bytes of one APPn segment (excluding the marker)
+_THUMB_SIZE = (160, 160)
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """How an output is written.
+
+    Attributes:
+        format: canonical format name.
+        mode: ``"RGB"``, ``"RGBA"``, ``"L"``, ``"LA"`` or ``"I;16"``.
+        bits: 8 or 16 bits per channel.
+        icc_profile: profile bytes to embed (None: untagged).
+        convert_icc: profile to convert sRGB pixels into before quantising, or None.
+    """
+
+    format: str
+    mode: str
+    bits: int
+    icc_profile: bytes | None
+    convert_icc: bytes | None
+
+
+def _is_rgb_space(source: DecodedImage) -> bool:
+    return not source.is_grey and source.mode != "CMYK"
+
+
+def plan_output(source: DecodedImage, fmt: str) -> OutputPlan:
+    """Decide mode, depth and colour profile for writing ``source``'s pixels as ``fmt``."""
+    alpha = source.alpha is not None and fmt != "jpeg"
+    deep = source.bit_depth == 16 and fmt in ("png", "tiff")
+    icc = source.metadata.icc_profile
+    if source.is_grey and fmt in ("png", "tiff", "jpeg"):
+        mode = "LA" if alpha else ("I;16" if deep else "L")
+        bits = 16 if mode == "I;16" else 8
+        grey_icc = icc if icc and _profile_space(icc) == "GRAY" else None
+        return OutputPlan(fmt, mode, bits, grey_icc, None)
+    mode = "RGBA" if alpha else "RGB"
+    bits = 16 if deep else 8
+    if source.mode == "CMYK":
+        return OutputPlan(fmt, mode, bits, colour.srgb_icc_bytes(), None)
+    if source.is_grey or (icc and _profile_space(icc) != "RGB"):
+        return OutputPlan(fmt, mode, bits, None, None)
+    convert = icc if _is_rgb_space(source) and colour.needs_conversion(icc) else None
+    return OutputPlan(fmt, mode, bits, icc, convert)
+
+
+def _profile_space(icc: bytes) -> str:
+    try:
+        return colour.parse_profile(icc).colour_space
+    except ValueError:
+        return "?"
+
+
+def _quantise(x: np.ndarray, bits: int) -> np.ndarray:
+    top = 65535 if bits == 16 else 255
+    q = np.round(np.clip(x, 0.0, 1.0) * top)
+    return q.astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def _channels(rgb: np.ndarray, alpha: np.ndarray | None, plan: OutputPlan) -> np.ndarray:
+    """Quantised HxWxC (or HxW) array for ``plan.mode``."""
+    if plan.mode in ("L", "LA", "I;16"):
+        y = np.tensordot(rgb, LUMA_WEIGHTS, axes=([2], [0]))
+        grey = _quantise(y, plan.bits)
+        if plan.mode == "LA":
+            assert alpha is not None
+            return np.stack([grey, _quantise(alpha, 8)], axis=-1)
+        return grey
+    colour_px = _quantise(rgb, plan.bits)
+    if plan.mode == "RGBA":
+        assert alpha is not None
+        return np.concatenate([colour_px, _quantise(alpha, plan.bits)[..., None]], axis=-1)
+    return colour_px
+
+
+def _pil_image(px: np.ndarray, plan: OutputPlan) -> Image.Image:
+    """An 8-bit Pillow image (16-bit RGB(A) is handled by :mod:`sixteen`)."""
+    if plan.mode == "I;16":
+        return Image.fromarray(px.astype("<u2"), "I;16")
+    return Image.fromarray(px, plan.mode)
+
+
+def _thumbnail(rgb: np.ndarray) -> bytes:
+    im = Image.fromarray(_quantise(rgb, 8), "RGB")
+    im.thumbnail(_THUMB_SIZE)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def _exif_for_output(source: DecodedImage, rgb: np.ndarray, software: str, *, thumb: bool) -> bytes:
+    """Raw EXIF (no prefix) with Software set and the thumbnail regenerated or dropped."""
+    exif = source.metadata.exif
+    if exif is None:
+        return minimal_exif(software)
+    new_thumb = _thumbnail(rgb) if thumb and has_thumbnail(exif) else None
+    edited = edit_exif(exif, software=software, thumbnail=new_thumb)
+    for warning in edited.warnings:
+        logger.warning("%s: %s", source.path, warning)
+    return edited.data
+
+
+def _jpeg_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, quality: int | None) -> dict[str, Any]:
+    meta = source.metadata
+    if quality is None:
+        quality = min(98, max(75, source.quality)) if source.quality else 95
+    kw: dict[str, Any] = {"quality": quality, "subsampling": 0, "optimize": True}
+    exif = _exif_for_output(source, rgb, software, thumb=True)
+    if len(EXIF_PREFIX) + len(exif) > _MAX_JPEG_SEGMENT:
+        exif = _exif_for_output(source, rgb, software, thumb=False)
+    if len(EXIF_PREFIX) + len(exif) <= _MAX_JPEG_SEGMENT:
+        kw["exif"] = EXIF_PREFIX + exif
+    else:
+        logger.warning("%s: EXIF too large for a JPEG APP1 segment; not written", source.path)
+    if plan.icc_profile:
+        kw["icc_profile"] = plan.icc_profile
+    if meta.xmp and len(meta.xmp) <= _MAX_JPEG_SEGMENT - 40:
+        kw["xmp"] = meta.xmp
+    elif meta.xmp:
+        logger.warning("%s: XMP too large for one JPEG segment; not written", source.path)
+    if meta.dpi:
+        kw["dpi"] = meta.dpi
+    if meta.comment:
+        kw["comment"] = meta.comment
+    if meta.photoshop and len(meta.photoshop) + 2 <= _MAX_JPEG_SEGMENT:
+        kw["extra"] = b"\xff\xed" + (len(meta.photoshop) + 2).to_bytes(2, "big") + meta.photoshop
+    return kw
+
+
+def _png_info(source: DecodedImage) -> PngImagePlugin.PngInfo:
+    meta = source.metadata
+    info = PngImagePlugin.PngInfo()
+    keys = set()
+    for key, value in meta.png_text:
+        keys.add(key)
+        try:
+            info.add_text(key, value.encode("latin-1").decode("latin-1"))
+        except UnicodeEncodeError:
+            info.add_itxt(key, value)
+    if meta.comment and "Comment" not in keys:
+        info.add_text("Comment", meta.comment.decode("latin-1"))
+    if meta.xmp:
+        info.add_itxt(XMP_PNG_KEY, meta.xmp.decode("utf-8", "replace"))
+    return info
+
+
+def _png_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {"pnginfo": _png_info(source), "exif": _exif_for_output(source, rgb, software, thumb=True)}
+    if plan.icc_profile:
+        kw["icc_profile"] = plan.icc_profile
+    if source.metadata.dpi:
+        kw["dpi"] = source.metadata.dpi
+    return kw
+
+
+def _tiff_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str) -> dict[str, Any]:
+    meta = source.metadata
+    tags = Image.Exif()
+    try:
+        tags.load(_exif_for_output(source, rgb, software, thumb=False))
+    except Exception as exc:  # Pillow cannot re-serialise this EXIF into TIFF tags
+        logger.warning("%s: EXIF could not be converted to TIFF tags (%s); not written", source.path, exc)
+        tags = Image.Exif()
+        tags[0x0131] = software
+    if meta.xmp:
+        tags[700] = meta.xmp
+    kw: dict[str, Any] = {"tiffinfo": tags, "compression": "raw"}  # deflate patched in later
+    if plan.icc_profile:
+        kw["icc_profile"] = plan.icc_profile
+    if meta.dpi:
+        kw["dpi"] = meta.dpi
+    return kw
+
+
+def _webp_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, quality: int | None) -> dict[str, Any]:
+    if quality is None:
+        quality = min(98, max(75, source.quality)) if source.quality else 95
+    kw: dict[str, Any] = {"quality": quality, "exif": _exif_for_output(source, rgb, software, thumb=True)}
+    if plan.icc_profile:
+        kw["icc_profile"] = plan.icc_profile
+    if source.metadata.xmp:
+        kw["xmp"] = source.metadata.xmp
+    if plan.mode == "RGBA":
+        kw["exact"] = True
+    return kw
+
+
+def encode_bytes(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, *, quality: int | None, software: str) -> bytes:
+    """Encode sRGB float pixels ``rgb`` (HxWx3 [0,1]) to the bytes of a complete file."""
+    px_rgb = colour.from_srgb(rgb, plan.convert_icc) if plan.convert_icc else rgb
+    px = _channels(px_rgb, source.alpha, plan)
+    fmt = plan.format
+    buf = io.BytesIO()
+    if fmt == "jpeg":
+        _pil_image(px, plan).save(buf, "JPEG", **_jpeg_kwargs(source, rgb, plan, software, quality))
+    elif fmt == "png":
+        kw = _png_kwargs(source, rgb, plan, software)
+        if plan.bits == 16 and plan.mode != "I;16":
+            Image.new(plan.mode, (1, 1)).save(buf, "PNG", **kw)
+            return png16(buf.getvalue(), px)
+        _pil_image(px, plan).save(buf, "PNG", **kw)
+    elif fmt == "tiff":
+        Image.new(plan.mode, (1, 1)).save(buf, "TIFF", **_tiff_kwargs(source, rgb, plan, software))
+        return tiff_deflate(buf.getvalue(), px)
+    elif fmt == "webp":
+        _pil_image(px, plan).save(buf, "WEBP", **_webp_kwargs(source, rgb, plan, software, quality))
+    else:  # heif: same options as WebP, via pillow-heif's plugin
+        _pil_image(px, plan).save(buf, "HEIF", **_webp_kwargs(source, rgb, plan, software, quality))
+    return buf.getvalue()
+
+
+def _validate(dst: Path, source: DecodedImage, rgb: np.ndarray, quality: int | None) -> np.ndarray:
+    if not isinstance(rgb, np.ndarray) or rgb.shape != source.rgb.shape:
+        shape = getattr(rgb, "shape", None)
+        raise ValueError(f"{dst}: expected pixels of shape {source.rgb.shape}, got {shape}")
+    if quality is not None and not 1 <= quality <= 100:
+        raise ValueError(f"{dst}: quality must be in 1..100, got {quality}")
+    return np.nan_to_num(rgb.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=0.0)
+
+
+def write_image(
+    dst: Path,
+    source: DecodedImage,
+    rgb: np.ndarray,
+    *,
+    format: str | None = None,
+    quality: int | None = None,
+    software: str = "photoenhance",
+) -> None:
+    """Write enhanced pixels ``rgb`` for ``source`` to ``dst``, atomically.
+
+    Args:
+        dst: output path (its folder must exist).
+        source: the :class:`DecodedImage` the pixels came from.
+        rgb: HxWx3 float32 sRGB in [0, 1], same shape as ``source.rgb``, stored orientation.
+        format: ``"jpeg"``, ``"png"``, ``"tiff"``, ``"webp"``, ``"heif"`` (or suffix-like
+            aliases); None keeps the source format.
+        quality: JPEG/WebP/HEIF quality 1-100; None = the source JPEG's estimated
+            quality clamped to 75..98, else 95.  Ignored for PNG/TIFF (lossless).
+        software: value written to EXIF ``Software``.
+
+    Raises:
+        ValueError: wrong pixel shape, bad quality, unknown format (programming errors).
+        ImageWriteError: one line naming ``dst`` for any I/O or encoding failure; no
+            partial file or temporary is left behind.
+    """
+    dst = Path(dst)
+    fmt = normalise_format(format or source.format)
+    clean = _validate(dst, source, rgb, quality)
+    if fmt == "heif" and not heif_available():
+        raise ImageWriteError(dst, HEIC_INSTALL_HINT)
+    plan = plan_output(source, fmt)
+    try:
+        data = encode_bytes(source, clean, plan, quality=quality, software=software)
+    except MemoryError:
+        raise ImageWriteError(dst, "out of memory while encoding") from None
+    except Exception as exc:  # encoder failure: report it against the output file
+        raise ImageWriteError(dst, f"cannot encode {fmt.upper()}: {type(exc).__name__}: {exc}") from exc
+
+    def _write(fh: BinaryIO) -> None:
+        fh.write(data)
+
+    atomic_write(dst, _write)
