@@ -79,11 +79,11 @@ def atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> None:
         raise ImageWriteError(dst, "is a directory")
     tmp = temp_name_for(dst)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        fh = open(tmp, "xb")  # noqa: SIM115 - closed by the `with` below
     except OSError as exc:
         raise ImageWriteError(dst, f"cannot create file: {_reason(exc)}") from exc
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

@@ -82,7 +82,7 @@ def tiff_deflate(template: bytes, pixels: np.ndarray) -> bytes:
     buf = bytearray(template)
     ifd = struct.unpack_from("<I", buf, 4)[0]
     count = struct.unpack_from("<H", buf, ifd)[0]
-    strip = zlib.compress(np.ascontiguousarray(pixels.astype("<u2")).tobytes(), 6)
+    strip = zlib.compress(np.ascontiguousarray(pixels.astype("<u2" if bits == 16 else np.uint8)).tobytes(), 6)
     if len(buf) % 2:
         buf += b"\x00"
     strip_offset = len(buf)
