@@ -231,7 +231,7 @@ def test_validate_and_load_report_bad_pairs(tmp_path: Path) -> None:
     assert inp.shape == tgt.shape == (6, 8, 3)
     assert inp.dtype == tgt.dtype == np.float32
     assert np.allclose(tgt[..., 0], 20 / 255, atol=1e-3)
-    with pytest.raises(PairDataError, match="3.png") as info:
+    with pytest.raises(PairDataError, match=r"3\.png") as info:
         load_pair(pair3)
     assert "\n" not in str(info.value)
     assert isinstance(info.value, ValueError)

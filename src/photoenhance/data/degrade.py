@@ -518,11 +518,13 @@ def jpeg_compress(image: NDArray[np.float32], quality: int) -> NDArray[np.float3
 
 
 def _uniform(rng: np.random.Generator, r: Range) -> float:
-    return float(r[0]) if r[0] == r[1] else float(rng.uniform(r[0], r[1]))
+    # Always one draw, so the stream advances identically for fixed and random ranges.
+    u = float(rng.uniform(r[0], r[1]))
+    return float(r[0]) if r[0] == r[1] else u
 
 
 def _log_uniform(rng: np.random.Generator, r: Range) -> float:
-    if r[0] <= 0:
+    if r[0] <= 0 or r[0] == r[1]:
         return _uniform(rng, r)
     return float(math.exp(_uniform(rng, (math.log(r[0]), math.log(r[1])))))
 
@@ -533,7 +535,7 @@ def sample_params(
     """Draw one set of degradation parameters from the ranges of ``cfg``.
 
     Args:
-        rng: random generator (advanced by a fixed number of draws for any config).
+        rng: random generator (advanced by the same number of draws for any config).
         cfg: parameter ranges.
 
     Returns:
@@ -557,9 +559,10 @@ def sample_params(
     sat = _uniform(rng, cfg.saturation)
     amount = _uniform(rng, cfg.sharpen_amount)
     s_sigma = _uniform(rng, cfg.sharpen_sigma)
-    quality = None
-    if cfg.jpeg_quality is not None:
-        quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+    q_lo, q_hi = cfg.jpeg_quality if cfg.jpeg_quality is not None else (100, 100)
+    # One uniform draw even without JPEG (rng.integers skips the draw for a single value).
+    q = min(q_lo + int(rng.random() * (q_hi - q_lo + 1)), q_hi)
+    quality = q if cfg.jpeg_quality is not None else None
     return DegradeParams(
         blur_sigma=blur,
         vignette_strength=v_strength,
@@ -620,7 +623,7 @@ def apply_degradation(
         # Gamma encoding and the tone-curve exponent fused into one power.
         out = tone_curve(_pow(lin, params.tone_gamma / GAMMA), 1.0, params.tone_contrast)
     else:
-        rng.standard_normal(img.shape, dtype=np.float32)
+        standard_normal(rng, img.shape)
         out = tone_curve(img, params.tone_gamma, params.tone_contrast)
     out = unsharp_mask(out, params.sharpen_amount, params.sharpen_sigma)
     out = np.clip(out, 0.0, 1.0)
