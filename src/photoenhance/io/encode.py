@@ -122,7 +122,7 @@ def _channels(rgb: np.ndarray, alpha: np.ndarray | None, plan: OutputPlan) -> np
 def _pil_image(px: np.ndarray, plan: OutputPlan) -> Image.Image:
     """An 8-bit Pillow image (16-bit RGB(A) is handled by :mod:`sixteen`)."""
     if plan.mode == "I;16":
-        return Image.fromarray(px.astype("<u2"), "I;16")
+        return Image.fromarray(px.astype(np.uint16))  # native uint16 -> "I;16"
     return Image.fromarray(px, plan.mode)
 
 
