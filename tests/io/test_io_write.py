@@ -1,0 +1,179 @@
+"""write_image: modes, bit depths, formats, quality/subsampling, identity round trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _iohelpers import smooth_rgb, to_u8
+from PIL import Image, JpegImagePlugin
+
+from photoenhance.io import ImageWriteError, output_suffix, read_image, write_image
+from photoenhance.io.colour import is_srgb, parse_profile
+
+
+def roundtrip(tmp_path: Path, src: Path, fmt: str | None = None, **kw: object):  # type: ignore[no-untyped-def]
+    img = read_image(src)
+    out = tmp_path / f"out{output_suffix(fmt or img.format)}"
+    write_image(out, img, img.rgb, format=fmt, **kw)  # type: ignore[arg-type]
+    return img, out, read_image(out)
+
+
+def test_output_suffix() -> None:
+    assert [output_suffix(f) for f in ("jpeg", "png", "tiff", "webp", "heif")] == [".jpg", ".png", ".tif", ".webp", ".heic"]
+    assert output_suffix("JPG") == ".jpg"
+    with pytest.raises(ValueError):
+        output_suffix("gif")
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA"])
+def test_lossless_identity_8bit(tmp_path: Path, ext: str, mode: str) -> None:
+    a = smooth_rgb(13, 17)
+    alpha = np.random.default_rng(0).integers(0, 256, (13, 17), dtype=np.uint8)
+    im = Image.fromarray(np.dstack([a, alpha]), "RGBA").convert(mode)
+    src = tmp_path / f"src.{ext}"
+    im.save(src)
+    _img, out, back = roundtrip(tmp_path, src)
+    with Image.open(out) as o:
+        assert o.mode == mode
+        np.testing.assert_array_equal(np.asarray(o), np.asarray(im))
+    assert back.mode == mode
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_16bit_identity(tmp_path: Path, ext: str, channels: int) -> None:
+    rng = np.random.default_rng(5)
+    px = (rng.random((7, 9, channels)) * 65535).astype(np.uint16)
+    src = tmp_path / f"src16.{ext}"
+    if channels == 1:
+        Image.fromarray(px[..., 0]).save(src)
+    else:  # Pillow cannot write 48/64-bit: use our own writer once to make the source
+        import io
+
+        from photoenhance.io.sixteen import png16, tiff_deflate
+
+        buf = io.BytesIO()
+        mode = "RGB" if channels == 3 else "RGBA"
+        Image.new(mode, (1, 1)).save(buf, "PNG" if ext == "png" else "TIFF", **({} if ext == "png" else {"compression": "raw"}))
+        src.write_bytes((png16 if ext == "png" else tiff_deflate)(buf.getvalue(), px))
+    img, _out, back = roundtrip(tmp_path, src)
+    assert img.bit_depth == back.bit_depth == 16
+    np.testing.assert_array_equal(back.rgb, img.rgb)
+    if channels == 4:
+        np.testing.assert_array_equal(back.alpha, img.alpha)
+        np.testing.assert_array_equal(np.round(back.alpha * 65535).astype(np.uint16), px[..., 3])
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_16bit_to_8bit_formats(tmp_path: Path, fmt: str) -> None:
+    src = tmp_path / "g16.png"
+    Image.fromarray(smooth_rgb(10, 10)[..., 0].astype(np.uint16) * 257).save(src)
+    _, _out, back = roundtrip(tmp_path, src, fmt)
+    assert back.bit_depth == 8
+
+
+def test_grey_written_as_luma(tmp_path: Path) -> None:
+    src = tmp_path / "g.png"
+    Image.fromarray(smooth_rgb(6, 6)[..., 0]).save(src)
+    img = read_image(src)
+    enhanced = img.rgb.copy()
+    enhanced[..., 0] = 1.0  # colourful "enhancement"
+    out = tmp_path / "g_out.png"
+    write_image(out, img, enhanced)
+    with Image.open(out) as o:
+        assert o.mode == "L"
+        expected = np.round(np.clip(enhanced @ np.array([0.299, 0.587, 0.114]), 0, 1) * 255)
+        np.testing.assert_allclose(np.asarray(o), expected, atol=1)
+    _, _out_webp, back = roundtrip(tmp_path, src, "webp")
+    assert back.mode == "RGB"  # WebP has no grey mode: R=G=B
+
+
+def test_palette_written_as_rgb_or_rgba(tmp_path: Path) -> None:
+    im = Image.fromarray(np.array([[0, 1], [2, 1]], np.uint8), "P")
+    im.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255])
+    src = tmp_path / "p.png"
+    im.save(src)
+    _, out, back = roundtrip(tmp_path, src)
+    assert Image.open(out).mode == "RGB"
+    im.save(src, transparency=1)
+    _, out, back = roundtrip(tmp_path, src)
+    assert Image.open(out).mode == "RGBA"
+    np.testing.assert_array_equal(back.alpha, [[1, 0], [1, 0]])
+
+
+def test_cmyk_written_as_rgb_jpeg(tmp_path: Path) -> None:
+    src = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(src)
+    _, out, _back = roundtrip(tmp_path, src)
+    with Image.open(out) as o:
+        assert o.mode == "RGB"
+        # a CMYK profile cannot tag RGB pixels: an sRGB profile is embedded instead
+        assert is_srgb(parse_profile(o.info["icc_profile"]))
+
+
+def test_alpha_dropped_for_jpeg_kept_for_webp(tmp_path: Path) -> None:
+    src = tmp_path / "a.png"
+    a = np.dstack([smooth_rgb(8, 8), np.full((8, 8), 77, np.uint8)])
+    Image.fromarray(a, "RGBA").save(src)
+    _, _out, back = roundtrip(tmp_path, src, "jpeg")
+    assert back.alpha is None
+    _, _out, back = roundtrip(tmp_path, src, "webp")
+    assert back.alpha is not None and np.all(to_u8(back.alpha) == 77)
+
+
+def test_jpeg_quality_and_444(tmp_path: Path) -> None:
+    src = tmp_path / "q.jpg"
+    Image.fromarray(smooth_rgb(32, 32)).save(src, quality=90, subsampling=2)
+    _, out, back = roundtrip(tmp_path, src)
+    assert back.quality == 90
+    with Image.open(out) as o:
+        assert JpegImagePlugin.get_sampling(o) == 0
+    for q_src, q_out in [(40, 75), (100, 98)]:
+        Image.fromarray(smooth_rgb(32, 32)).save(src, quality=q_src)
+        assert roundtrip(tmp_path, src)[2].quality == q_out
+    png = tmp_path / "x.png"
+    Image.fromarray(smooth_rgb(32, 32)).save(png)
+    assert roundtrip(tmp_path, png, "jpeg")[2].quality == 95
+    assert roundtrip(tmp_path, png, "jpeg", quality=80)[2].quality == 80
+
+
+def test_tiff_is_deflate(tmp_path: Path) -> None:
+    src = tmp_path / "x.png"
+    Image.fromarray(smooth_rgb(20, 20)).save(src)
+    _, out, _ = roundtrip(tmp_path, src, "tiff")
+    with Image.open(out) as o:
+        assert o.info["compression"] in ("tiff_adobe_deflate", "tiff_deflate")
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_lossy_identity_is_close(tmp_path: Path, fmt: str) -> None:
+    src = tmp_path / "x.png"
+    Image.fromarray(smooth_rgb(64, 64)).save(src)
+    img, _, back = roundtrip(tmp_path, src, fmt)
+    assert np.abs(back.rgb - img.rgb).mean() < 2.5 / 255
+
+
+def test_shape_mismatch_and_bad_args(tmp_path: Path) -> None:
+    src = tmp_path / "x.png"
+    Image.fromarray(smooth_rgb(4, 4)).save(src)
+    img = read_image(src)
+    with pytest.raises(ValueError):
+        write_image(tmp_path / "o.png", img, np.zeros((3, 4, 3), np.float32))
+    with pytest.raises(ValueError):
+        write_image(tmp_path / "o.png", img, img.rgb, format="gif")
+    with pytest.raises(ImageWriteError, match="does not exist"):
+        write_image(tmp_path / "missing" / "o.png", img, img.rgb)
+
+
+def test_out_of_range_pixels_clipped(tmp_path: Path) -> None:
+    src = tmp_path / "x.png"
+    Image.fromarray(smooth_rgb(4, 4)).save(src)
+    img = read_image(src)
+    bad = img.rgb * 3 - 1
+    bad[0, 0, 0] = np.nan
+    write_image(tmp_path / "o.png", img, bad)
+    back = read_image(tmp_path / "o.png")
+    assert back.rgb.min() >= 0 and back.rgb.max() <= 1
