@@ -7,12 +7,15 @@
 - :mod:`~photoenhance.data.synthetic`: random degraded/clean patch pairs from a photo folder.
 
 Images are float32 RGB in ``[0, 1]``, shape :math:`(H, W, 3)`.
+
+The function ``degrade`` is deliberately not re-exported here (it would shadow the submodule
+``photoenhance.data.degrade``): use ``from photoenhance.data.degrade import degrade``.
 """
 
 from __future__ import annotations
 
 from photoenhance.data.augment import augment_pair, random_crop_pair, random_patch_pairs
-from photoenhance.data.degrade import DegradeConfig, DegradeParams, degrade, sample_params
+from photoenhance.data.degrade import DegradeConfig, DegradeParams, sample_params
 from photoenhance.data.imageops import resize_image
 from photoenhance.data.pairs import (
     LAYOUTS,
@@ -36,7 +39,6 @@ __all__ = [
     "PairSet",
     "SyntheticPairSource",
     "augment_pair",
-    "degrade",
     "find_pairs",
     "list_photos",
     "load_pair",
