@@ -130,3 +130,17 @@ def test_is_complete_image(tmp_path: Path, suffix: str) -> None:
     p.write_bytes(b"")
     assert not is_complete_image(p)
     assert not is_complete_image(tmp_path / "missing.png")
+
+
+def test_read_only_folder_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same as above but also runs as root: creating the temp file is refused."""
+    import photoenhance.io.atomic as atomic_mod
+
+    def deny(*a: object, **k: object) -> None:
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(atomic_mod, "open", deny, raising=False)
+    with pytest.raises(ImageWriteError, match="permission denied") as info:
+        atomic_write(tmp_path / "x.png", lambda fh: fh.write(b"x"))
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
