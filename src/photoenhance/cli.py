@@ -1,0 +1,373 @@
+"""The ``photoenhance`` command line (typer).
+
+Commands are thin: parse options, build a frozen config, call the library, render the
+result with rich.  Add new commands as one ``@app.command`` function each (``train``
+and ``eval`` go below ``info``); shared helpers live in the "helpers" section.
+
+Exit codes (all commands):
+    0  everything done (skipped photos count as done)
+    1  some inputs failed (each named on stderr, one line per file), or the report
+       could not be written
+    2  usage error: bad option value, bad config file, no photos found, model that
+       cannot be loaded (one-line message on stderr)
+    130 interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from photoenhance import __version__
+
+if TYPE_CHECKING:  # heavy imports (onnxruntime, numpy, Pillow) wait until a command runs
+    from photoenhance.infer.runner import BatchResult, RunConfig
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="photoenhance",
+    help="Enhance phone photos with a small INT8 network, keeping all their metadata.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _stderr() -> Console:
+    """Console for messages/progress (created per call so redirected stderr is honoured)."""
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _stdout() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``Error: message`` (one line) on stderr and exit with ``code``."""
+    _stderr().print(Text.assemble(("Error: ", "bold red"), " ".join(message.split())))
+    raise typer.Exit(code)
+
+
+def _error_line(console: Console, path: Path | str, reason: str) -> None:
+    console.print(Text.assemble(("error: ", "bold red"), f"{path}: ", " ".join(reason.split())))
+
+
+def _warning_line(console: Console, path: Path | str, text: str) -> None:
+    console.print(Text.assemble(("warning: ", "yellow"), f"{path}: ", " ".join(text.split())))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"photoenhance {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Enhance phone photos with a small INT8 network, keeping all their metadata."""
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _build_run_config(
+    *,
+    output: Path | None,
+    recursive: bool,
+    format: str | None,
+    quality: int | None,
+    model: Path | None,
+    strength: float | None,
+    tile: int | None,
+    threads: int | None,
+    overwrite: bool,
+    dry_run: bool,
+    compare: Path | None,
+    max_megapixels: float,
+) -> RunConfig:
+    """Merge flags over config-file defaults into a :class:`RunConfig` (exit 2 on errors)."""
+    from photoenhance.config import ConfigError, cache_dir, load_config, normalise_output_format
+    from photoenhance.infer.runner import DEFAULT_TILE, RunConfig
+
+    try:
+        defaults = load_config().run
+    except ConfigError as exc:
+        _fail(f"bad config file: {exc}")
+    try:
+        fmt = normalise_output_format(format) if format is not None else (defaults.format or "same")
+    except ValueError as exc:
+        _fail(f"--format: {exc}")
+    try:
+        return RunConfig(
+            output_dir=output if output is not None else (defaults.output or Path("enhanced")),
+            recursive=recursive,
+            format=None if fmt == "same" else fmt,
+            quality=quality if quality is not None else defaults.quality,
+            model=model if model is not None else defaults.model,
+            strength=strength if strength is not None else (defaults.strength if defaults.strength is not None else 1.0),
+            tile=tile if tile is not None else (defaults.tile or DEFAULT_TILE),
+            threads=threads if threads is not None else defaults.threads,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            compare_dir=compare,
+            max_megapixels=max_megapixels,
+            cache_dir=cache_dir(),
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _print_dry_run(result: BatchResult) -> None:
+    out = _stdout()
+    for f in result.files:
+        if f.status == "error":
+            out.print(Text(f"error    {f.input}: {f.error}"))
+        elif f.status == "skipped":
+            out.print(Text(f"skip     {f.input} -> {f.output} (exists)"))
+        else:
+            out.print(Text(f"enhance  {f.input} -> {f.output}"))
+
+
+def _summary(console: Console, result: BatchResult) -> None:
+    if result.dry_run:
+        console.print(
+            f"Dry run: {result.planned} to enhance, {result.skipped} skipped (exist), "
+            f"{result.failed} failed; nothing written."
+        )
+        return
+    console.print(
+        f"Done: {result.ok} enhanced, {result.skipped} skipped, {result.failed} failed; "
+        f"{result.megapixels:.1f} MP in {result.seconds:.1f} s "
+        f"({result.megapixels_per_second:.2f} MP/s) -> {result.output_dir}"
+    )
+
+
+@app.command("run")
+def run_command(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Photos and/or folders to enhance.", show_default=False, metavar="INPUT"),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Output folder (mirrors the input tree). \\[default: ./enhanced]", show_default=False),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive/--no-recursive", help="Walk sub-folders of input folders.")
+    ] = True,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="Output format: same|jpeg|png|tiff|webp. \\[default: same]", show_default=False),
+    ] = None,
+    quality: Annotated[
+        int | None,
+        typer.Option("--quality", help="JPEG/WebP quality 1-100. \\[default: about the original's]", show_default=False),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="ONNX model to use. \\[default: the bundled INT8 model]", show_default=False),
+    ] = None,
+    strength: Annotated[
+        float | None,
+        typer.Option("--strength", help="Effect strength 0..1. \\[default: 1.0]", show_default=False),
+    ] = None,
+    tile: Annotated[
+        int | None,
+        typer.Option("--tile", help="Inference tile size in pixels. \\[default: 1024]", show_default=False),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="Inference threads. \\[default: all cores]", show_default=False),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Redo outputs that already exist (default: skip complete ones).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the plan on stdout; write nothing.")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write a JSON report (per file + summary) to this file.", show_default=False),
+    ] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option("--compare", help="Write a before/after JPEG per photo to this folder.", show_default=False),
+    ] = None,
+    max_megapixels: Annotated[
+        float, typer.Option("--max-megapixels", help="Refuse inputs larger than this (decompression bombs).")
+    ] = 200.0,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No progress, warnings or summary; errors only.")
+    ] = False,
+) -> None:
+    """Enhance photos from INPUT files/folders into the output folder."""
+    from photoenhance.infer.runner import BatchProgress, NoInputsError, run_batch, write_report
+    from photoenhance.infer.session import ModelLoadError
+    from photoenhance.io import ImageWriteError
+
+    config = _build_run_config(
+        output=output, recursive=recursive, format=format, quality=quality, model=model,
+        strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=dry_run,
+        compare=compare, max_megapixels=max_megapixels,
+    )  # fmt: skip
+    console = _stderr()
+    progress = Progress(
+        TextColumn("[bold]Enhancing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet or dry_run or not console.is_terminal,
+        transient=True,
+    )
+    task: TaskID | None = None
+    started = time.perf_counter()
+
+    def on_progress(event: BatchProgress) -> None:
+        nonlocal task
+        if task is None:
+            task = progress.add_task("enhance", total=event.total, rate="")
+        elapsed = max(time.perf_counter() - started, 1e-6)
+        progress.update(task, completed=event.done, rate=f"{event.megapixels / elapsed:.2f} MP/s")
+        f = event.result
+        if f is None:
+            return
+        if f.status == "error":
+            _error_line(progress.console, f.input, f.error or "failed")
+        elif not quiet:
+            for w in f.warnings:
+                _warning_line(progress.console, f.input, w)
+
+    try:
+        with progress:
+            result = run_batch(inputs, config, on_progress=on_progress)
+    except NoInputsError as exc:
+        for path, reason in exc.problems:
+            _error_line(console, path, reason)
+        _fail(str(exc))
+    except ModelLoadError as exc:
+        _fail(f"cannot load model: {exc}")
+    except KeyboardInterrupt:
+        console.print("Interrupted.")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    code = EXIT_FAILED if result.failed else EXIT_OK
+    if result.dry_run:
+        _print_dry_run(result)
+        for f in result.files:
+            if f.status == "error":
+                _error_line(console, f.input, f.error or "failed")
+    if report is not None and not result.dry_run:
+        try:
+            write_report(result, report)
+        except ImageWriteError as exc:
+            _error_line(console, exc.path, f"report not written: {exc.reason}")
+            code = EXIT_FAILED
+    if not quiet:
+        _summary(console, result)
+    raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------------- info
+
+
+@app.command("info")
+def info_command(
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="ONNX model to describe. \\[default: the bundled INT8 model]", show_default=False),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="Inference threads.", show_default=False)
+    ] = None,
+) -> None:
+    """Show the model, the inference runtime and where config/cache live."""
+    import onnxruntime as ort
+
+    from photoenhance.config import ConfigError, cache_dir, load_config
+    from photoenhance.infer.runner import DEFAULT_TILE
+    from photoenhance.infer.session import Enhancer, InferenceConfig, ModelLoadError
+    from photoenhance.io import heif_available
+
+    try:
+        cfg = load_config()
+    except ConfigError as exc:
+        _fail(f"bad config file: {exc}")
+    model = model if model is not None else cfg.run.model
+    threads = threads if threads is not None else cfg.run.threads
+    if threads is not None and threads < 1:
+        _fail(f"--threads must be at least 1, got {threads}")
+    cache = cache_dir()
+    try:
+        enhancer = Enhancer(InferenceConfig(model=model, tile=cfg.run.tile or DEFAULT_TILE, threads=threads, cache_dir=cache))
+    except ModelLoadError as exc:
+        _fail(f"cannot load model: {exc}")
+    info = enhancer.info
+    rows = [
+        ("photoenhance", __version__),
+        ("model", str(info.path)),
+        ("model size", info.model_size),
+        ("precision", info.precision),
+        ("model version", info.version),
+        ("parameters", f"{info.params:,}"),
+        ("MACs/MP", f"{info.macs_per_mp / 1e9:.2f} G"),
+        ("halo", f"{enhancer.halo} px"),
+        ("tile", f"{enhancer.config.tile} px"),
+        ("provider", enhancer.provider),
+        ("threads", str(threads) if threads else f"auto ({os.cpu_count() or '?'} CPUs)"),
+        ("cache dir", str(cache)),
+        ("config file", f"{cfg.path}{'' if cfg.exists else ' (not present)'}"),
+        ("onnxruntime", ort.__version__),
+        ("HEIC support", "yes" if heif_available() else "no (pip install 'photoenhance[heic]')"),
+    ]
+    out = _stdout()
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        out.print(Text(f"{key + ':':<{width + 1}} {value}"))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main() -> None:
+    """Console-script entry point (``photoenhance``)."""
+    try:
+        app(prog_name="photoenhance")
+    except KeyboardInterrupt:
+        _stderr().print("Interrupted.")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+if __name__ == "__main__":
+    main()
