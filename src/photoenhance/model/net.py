@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from photoenhance.model.blocks import (
-    ConvAct,
     ContextEncoder,
+    ConvAct,
     Fusion,
     GatedDown,
     QAdd,

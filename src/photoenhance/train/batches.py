@@ -1,0 +1,100 @@
+"""Training batches from real pairs (held in memory) and synthetic pairs.
+
+One ``numpy.random.Generator`` drives everything (crops, augmentation, synthetic
+degradation), so its state in a checkpoint makes ``--resume`` exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from photoenhance.data.augment import augment_pair, random_crop_pair
+from photoenhance.data.degrade import DEFAULT_DEGRADE_CONFIG, DegradeConfig
+from photoenhance.data.pairs import Pair, PairDataError, load_pair
+from photoenhance.data.synthetic import SyntheticPairSource
+
+#: Synthetic pre-training teaches detail (noise, blur, JPEG, halos), not tone: the real
+#: DPED pairs carry the tone/colour mapping, and a synthetic one would fight it.
+DETAIL_DEGRADE_CONFIG: DegradeConfig = replace(
+    DEFAULT_DEGRADE_CONFIG,
+    exposure_ev=(0.0, 0.0),
+    wb_gain=(1.0, 1.0),
+    color_matrix_error=(0.0, 0.0),
+    tone_gamma=(1.0, 1.0),
+    tone_contrast=(1.0, 1.0),
+    saturation=(1.0, 1.0),
+    vignette_strength=(0.0, 0.0),
+)
+
+
+@dataclass(frozen=True)
+class LoadedPairs:
+    """Decoded pairs (HWC float32) and one line per pair that could not be used."""
+
+    names: tuple[str, ...]
+    inputs: tuple[np.ndarray, ...]
+    targets: tuple[np.ndarray, ...]
+    problems: tuple[str, ...]
+
+
+def load_pairs(pairs: tuple[Pair, ...] | list[Pair], *, resize_target: bool = False) -> LoadedPairs:
+    """Decode every pair; a corrupt or mismatched pair is reported and skipped."""
+    names, inputs, targets, problems = [], [], [], []
+    for p in pairs:
+        try:
+            a, b = load_pair(p, resize_target=resize_target)
+        except PairDataError as exc:
+            problems.append(str(exc))
+            continue
+        names.append(p.name)
+        inputs.append(a)
+        targets.append(b)
+    return LoadedPairs(tuple(names), tuple(inputs), tuple(targets), tuple(problems))
+
+
+class BatchSampler:
+    """Random augmented patches: ``sample(n) → (x, y)`` NCHW float32 tensors in [0, 1]."""
+
+    def __init__(
+        self,
+        real: LoadedPairs | None,
+        synthetic: SyntheticPairSource | None,
+        patch_size: int,
+        synthetic_fraction: float,
+        rng: np.random.Generator,
+    ):
+        if (real is None or not real.names) and synthetic is None:
+            raise ValueError("no training data: give real pairs and/or synthetic photos")
+        self.real = real if real is not None and real.names else None
+        self.synthetic = synthetic
+        self.patch_size = patch_size
+        self.fraction = synthetic_fraction if self.real is not None else 1.0
+        if self.synthetic is None:
+            self.fraction = 0.0
+        self.rng = rng
+
+    def _real_patch(self) -> tuple[np.ndarray, np.ndarray]:
+        assert self.real is not None
+        i = int(self.rng.integers(0, len(self.real.names)))
+        a, b = self.real.inputs[i], self.real.targets[i]
+        p = min(self.patch_size, a.shape[0], a.shape[1])
+        return random_crop_pair(a, b, p, self.rng)
+
+    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ys = [], []
+        for _ in range(n):
+            if self.fraction > 0 and float(self.rng.random()) < self.fraction:
+                assert self.synthetic is not None
+                a, b = self.synthetic.sample()
+            else:
+                a, b = self._real_patch()
+            a, b = augment_pair(a, b, self.rng)
+            xs.append(a)
+            ys.append(b)
+        size = min(min(x.shape[0], x.shape[1]) for x in xs)
+        x = np.stack([v[:size, :size] for v in xs]).transpose(0, 3, 1, 2)
+        y = np.stack([v[:size, :size] for v in ys]).transpose(0, 3, 1, 2)
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
