@@ -231,7 +231,7 @@ class FileResult:
             "status": str(self.status),
             "error": self.error,
             "seconds": round(self.seconds, 4),
-            "megapixels": None if self.megapixels is None else round(self.megapixels, 4),
+            "megapixels": None if self.megapixels is None else round(self.megapixels, 6),
             "warnings": list(self.warnings),
             "compare": None if self.compare is None else str(self.compare),
         }
@@ -304,7 +304,7 @@ class BatchResult:
                 "skipped": self.skipped,
                 "failed": self.failed,
                 "planned": self.planned,
-                "megapixels": round(self.megapixels, 4),
+                "megapixels": round(self.megapixels, 6),
                 "seconds": round(self.seconds, 4),
                 "megapixels_per_second": round(self.megapixels_per_second, 4),
             },

@@ -1,0 +1,454 @@
+"""End-to-end tests of ``photoenhance run``/``info``/``--version`` through typer's CliRunner."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import stat
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photoenhance import __version__
+from photoenhance.io import ImageReadError, is_complete_image
+
+FORMAT_OF_SUFFIX = {".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".webp": "WEBP"}
+
+
+def hash_tree(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def all_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def by_input(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {Path(f["input"]).name: f for f in report["files"]}
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [ln for ln in stderr.splitlines() if ln.startswith("error: ")]
+
+
+@pytest.fixture
+def mixed(tmp_path: Path, make_photo: Any) -> Path:
+    """A folder with one tiny photo per format, one in a sub-folder."""
+    src = tmp_path / "in"
+    for i, suffix in enumerate([".jpg", ".png", ".tif", ".webp"]):
+        make_photo(src / f"p{i}{suffix}", seed=i)
+    make_photo(src / "sub" / "deep.jpg", seed=9)
+    return src
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_version(cli: Any) -> None:
+    r = cli("--version")
+    assert r.exit_code == 0
+    assert r.stdout.strip() == f"photoenhance {__version__}"
+
+
+def test_info(cli: Any, shared_cache_dir: Path) -> None:
+    import onnxruntime as ort
+
+    r = cli("info")
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    for key in ("model:", "precision:", "parameters:", "MACs/MP:", "halo:", "provider:", "threads:"):
+        assert key in out
+    assert "photoenhance-small-int8.onnx" in out
+    assert "CPUExecutionProvider" in out
+    assert ort.__version__ in out
+    assert str(shared_cache_dir) in out
+
+
+def test_info_bad_model_is_usage_error(cli: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("not a model")
+    r = cli("info", "--model", bad)
+    assert r.exit_code == 2
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "bad.onnx" in r.stderr
+
+
+# --------------------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize("fmt", ["same", "jpeg", "png", "tiff", "webp"])
+def test_every_format_in_and_out(cli: Any, mixed: Path, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / "out"
+    r = cli("run", mixed, "-o", out, "--format", fmt)
+    assert r.exit_code == 0, r.output
+    expected_suffix = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}.get(fmt)
+    for src in sorted(p for p in mixed.rglob("*") if p.is_file()):
+        rel = src.relative_to(mixed)
+        dst = out / (rel if fmt == "same" else rel.with_suffix(expected_suffix or ""))
+        assert dst.is_file(), (dst, all_files(out))
+        with Image.open(dst) as im, Image.open(src) as orig:
+            assert im.format == FORMAT_OF_SUFFIX[dst.suffix]
+            assert im.size == orig.size
+        assert is_complete_image(dst)
+    assert "5 enhanced" in r.stderr
+
+
+def test_format_keeps_existing_spelling(cli: Any, tmp_path: Path, make_photo: Any) -> None:
+    make_photo(tmp_path / "in" / "a.jpeg")
+    make_photo(tmp_path / "in" / "b.JPG")
+    r = cli("run", tmp_path / "in", "-o", tmp_path / "out", "--format", "jpeg")
+    assert r.exit_code == 0, r.output
+    assert all_files(tmp_path / "out") == ["a.jpeg", "b.JPG"]
+
+
+def test_single_file_input_goes_to_output_root(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    r = cli("run", mixed / "sub" / "deep.jpg", "-o", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    assert all_files(tmp_path / "o") == ["deep.jpg"]
+
+
+def test_no_recursive(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    r = cli("run", mixed, "-o", tmp_path / "o", "--no-recursive")
+    assert r.exit_code == 0, r.output
+    assert "sub/deep.jpg" not in all_files(tmp_path / "o")
+    assert len(all_files(tmp_path / "o")) == 4
+
+
+def test_tiled_and_whole_outputs_identical(cli: Any, tmp_path: Path, make_photo: Any) -> None:
+    """--tile 64 (many tiles, 80 px halo) gives the same pixels as one whole-image tile."""
+    src = make_photo(tmp_path / "in" / "big.png", w=360, h=300, seed=3)
+    for tile in (64, 4096):
+        r = cli("run", src, "-o", tmp_path / f"t{tile}", "--tile", tile)
+        assert r.exit_code == 0, r.output
+    a = np.asarray(Image.open(tmp_path / "t64" / "big.png"))
+    b = np.asarray(Image.open(tmp_path / "t4096" / "big.png"))
+    assert a.shape == (300, 360, 3)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_strength_zero_returns_input_pixels(cli: Any, tmp_path: Path, make_photo: Any) -> None:
+    src = make_photo(tmp_path / "in" / "a.png")
+    r = cli("run", src, "-o", tmp_path / "o", "--strength", "0")
+    assert r.exit_code == 0, r.output
+    np.testing.assert_array_equal(np.asarray(Image.open(src)), np.asarray(Image.open(tmp_path / "o" / "a.png")))
+
+
+# --------------------------------------------------------------------------- exit codes / usage
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--strength", "1.5"], "--strength"),
+        (["--quality", "0"], "--quality"),
+        (["--quality", "101"], "--quality"),
+        (["--format", "gif"], "format"),
+        (["--tile", "8"], "--tile"),
+        (["--threads", "0"], "--threads"),
+        (["--max-megapixels", "0"], "--max-megapixels"),
+        (["--strength", "abc"], "strength"),
+    ],
+)
+def test_bad_option_values_exit_2(cli: Any, mixed: Path, tmp_path: Path, args: list[str], needle: str) -> None:
+    out = tmp_path / "out"
+    r = cli("run", mixed, "-o", out, *args)
+    assert r.exit_code == 2
+    assert needle in r.stderr
+    assert not out.exists()
+
+
+def test_no_inputs_found_exit_2(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    r = cli("run", tmp_path / "empty", "-o", tmp_path / "out")
+    assert r.exit_code == 2
+    assert "no photos found" in r.stderr
+    r = cli("run", tmp_path / "missing.jpg", "-o", tmp_path / "out")
+    assert r.exit_code == 2
+    assert "missing.jpg: does not exist" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_arguments_is_usage_error(cli: Any) -> None:
+    assert cli("run").exit_code == 2
+
+
+@pytest.mark.parametrize("kind", ["missing", "garbage", "directory"])
+def test_unreadable_model_exit_2(cli: Any, mixed: Path, tmp_path: Path, kind: str) -> None:
+    model = tmp_path / "m.onnx"
+    if kind == "garbage":
+        model.write_bytes(os.urandom(300))
+    elif kind == "directory":
+        model.mkdir()
+    r = cli("run", mixed, "-o", tmp_path / "out", "--model", model)
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "m.onnx" in lines[0], r.stderr
+
+
+# --------------------------------------------------------------------------- report, skip, overwrite, dry run
+
+
+def test_report_json(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    (mixed / "zero.jpg").write_bytes(b"")
+    rep = tmp_path / "reports" / "r.json"
+    r = cli("run", mixed, "-o", tmp_path / "out", "--report", rep)
+    assert r.exit_code == 1
+    data = load_report(rep)
+    files = by_input(data)
+    assert set(files) == {"p0.jpg", "p1.png", "p2.tif", "p3.webp", "deep.jpg", "zero.jpg"}
+    for name, entry in files.items():
+        assert set(entry) >= {"input", "output", "status", "error", "seconds", "megapixels", "warnings"}
+        if name == "zero.jpg":
+            assert entry["status"] == "error"
+            assert "empty" in entry["error"]
+        else:
+            assert entry["status"] == "ok"
+            assert entry["error"] is None
+            assert entry["megapixels"] == pytest.approx(96 * 64 / 1e6)
+            assert entry["seconds"] > 0
+            assert Path(entry["output"]).is_file()
+    s = data["summary"]
+    assert (s["total"], s["ok"], s["skipped"], s["failed"]) == (6, 5, 0, 1)
+    assert s["megapixels"] == pytest.approx(5 * 96 * 64 / 1e6, abs=1e-3)
+    assert s["seconds"] > 0 and s["megapixels_per_second"] > 0
+    assert data["model"]["precision"]
+
+
+def test_skip_existing_and_redo_truncated(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    out, rep = tmp_path / "out", tmp_path / "r.json"
+    assert cli("run", mixed, "-o", out).exit_code == 0
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    truncated = out / "p0.jpg"
+    data = truncated.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    assert not is_complete_image(truncated)
+    r = cli("run", mixed, "-o", out, "--report", rep)
+    assert r.exit_code == 0, r.output
+    status = {k: v["status"] for k, v in by_input(load_report(rep)).items()}
+    assert status == {"p0.jpg": "ok", "p1.png": "skipped", "p2.tif": "skipped", "p3.webp": "skipped", "deep.jpg": "skipped"}
+    assert is_complete_image(truncated)
+    for p, mtime in before.items():
+        if p != truncated:
+            assert p.stat().st_mtime_ns == mtime
+    assert "1 enhanced, 4 skipped, 0 failed" in r.stderr
+
+
+def test_overwrite_redoes_everything(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    out, rep = tmp_path / "out", tmp_path / "r.json"
+    assert cli("run", mixed, "-o", out).exit_code == 0
+    r = cli("run", mixed, "-o", out, "--overwrite", "--report", rep)
+    assert r.exit_code == 0
+    assert {v["status"] for v in load_report(rep)["files"]} == {"ok"}
+
+
+def test_dry_run_writes_nothing(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    before = hash_tree(tmp_path)
+    r = cli("run", mixed, "-o", out, "--dry-run", "--compare", tmp_path / "cmp", "--format", "png")
+    assert r.exit_code == 0, r.output
+    assert not out.exists() and not (tmp_path / "cmp").exists()
+    assert hash_tree(tmp_path) == before
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 5
+    assert any(ln.startswith("enhance") and ln.endswith(str(out / "p0.png")) for ln in lines)
+    assert "nothing written" in r.stderr
+
+
+def test_dry_run_shows_skips(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert cli("run", mixed, "-o", out).exit_code == 0
+    before = hash_tree(out)
+    r = cli("run", mixed, "-o", out, "--dry-run")
+    assert r.exit_code == 0
+    assert all(ln.startswith("skip") for ln in r.stdout.strip().splitlines())
+    assert hash_tree(out) == before
+
+
+# --------------------------------------------------------------------------- naming, safety
+
+
+def test_collisions_never_overwrite(cli: Any, tmp_path: Path, make_photo: Any) -> None:
+    a, b = tmp_path / "A", tmp_path / "B"
+    make_photo(a / "x.jpg", seed=1)
+    make_photo(a / "x.png", seed=2)
+    make_photo(b / "x.jpg", seed=3)
+    out = tmp_path / "out"
+    r = cli("run", a, b, "-o", out, "--format", "jpeg")
+    assert r.exit_code == 0, r.output
+    # A/x.jpg keeps its name; A/x.png's natural name is taken -> x.png.jpg; B/x.jpg -> x-2.jpg
+    assert all_files(out) == ["x-2.jpg", "x.jpg", "x.png.jpg"]
+    assert len(set(hash_tree(out).values())) == 3
+    r = cli("run", a, b, "-o", out, "--format", "jpeg")  # deterministic: everything skipped
+    assert "0 enhanced, 3 skipped" in r.stderr
+
+
+def test_inputs_unchanged_and_output_inside_input_not_walked(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    before = hash_tree(mixed)
+    out = mixed / "enhanced"
+    assert cli("run", mixed, "-o", out).exit_code == 0
+    r = cli("run", mixed, "-o", out, "--overwrite", "--format", "png", "--compare", tmp_path / "c")
+    assert r.exit_code == 0, r.output
+    after = {k: v for k, v in hash_tree(mixed).items() if not k.startswith("enhanced")}
+    assert after == before
+    assert not any("enhanced/enhanced" in f for f in all_files(mixed))
+
+
+def test_refuses_output_that_resolves_to_input(cli: Any, tmp_path: Path, make_photo: Any) -> None:
+    src = make_photo(tmp_path / "in" / "a.jpg")
+    make_photo(tmp_path / "in" / "b.jpg", seed=2)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.jpg").symlink_to(src)
+    truncate_marker = src.read_bytes()
+    r = cli("run", tmp_path / "in", "-o", out, "--overwrite")
+    assert r.exit_code == 1
+    assert "refusing to overwrite an input" in r.stderr
+    assert src.read_bytes() == truncate_marker
+    assert (out / "b.jpg").is_file()
+
+
+def test_compare_images(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    cmp = tmp_path / "cmp"
+    r = cli("run", mixed, "-o", tmp_path / "out", "--compare", cmp)
+    assert r.exit_code == 0, r.output
+    files = all_files(cmp)
+    assert len(files) == 5 and "sub/deep.jpg.compare.jpg" in files
+    with Image.open(cmp / "p1.png.compare.jpg") as im:
+        assert im.format == "JPEG"
+        assert im.width > 2 * 96 - 1 and im.height == 64
+
+
+# --------------------------------------------------------------------------- config file
+
+
+def test_config_defaults_apply_and_flags_override(cli: Any, mixed: Path, tmp_path: Path, isolated_user_dirs: Path) -> None:
+    isolated_user_dirs.write_text(f'[run]\nformat = "png"\noutput = "{tmp_path / "cfgout"}"\nstrength = 0.0\ntile = 128\n')
+    r = cli("run", mixed / "p0.jpg")
+    assert r.exit_code == 0, r.output
+    assert all_files(tmp_path / "cfgout") == ["p0.png"]
+    r = cli("run", mixed / "p0.jpg", "--format", "webp", "-o", tmp_path / "flag")
+    assert r.exit_code == 0, r.output
+    assert all_files(tmp_path / "flag") == ["p0.webp"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['[run]\nformat = "gif"\n', "[run]\nstrength = 2\n", "[run]\nbogus = 1\n", "not toml ===", 'format = "png"\n', "[run]\ntile = \"big\"\n"],
+)
+def test_bad_config_exit_2(cli: Any, mixed: Path, tmp_path: Path, isolated_user_dirs: Path, text: str) -> None:
+    isolated_user_dirs.write_text(text)
+    r = cli("run", mixed, "-o", tmp_path / "out")
+    assert r.exit_code == 2
+    assert str(isolated_user_dirs) in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- bad inputs, write errors
+
+
+def png_bomb(path: Path, width: int = 40000, height: int = 40000) -> Path:
+    """A tiny PNG whose IHDR claims width x height (8-bit RGB)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    idat = zlib.compress(b"\x00" * 64)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def test_bad_inputs_each_fail_alone(cli: Any, tmp_path: Path, make_photo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in"
+    make_photo(src / "good1.jpg", seed=1)
+    make_photo(src / "good2.png", seed=2)
+    (src / "zero.jpg").write_bytes(b"")
+    full = make_photo(tmp_path / "full.jpg", w=128, h=96).read_bytes()
+    (src / "truncated.jpg").write_bytes(full[: len(full) // 2])
+    (src / "random.jpg").write_bytes(np.random.default_rng(0).bytes(2000))
+    (src / "text.png").write_text("hello, I am not a PNG\n")
+    png_bomb(src / "bomb.png")
+    (src / "x.jpg").mkdir()
+    make_photo(src / "denied.jpg", seed=3)
+
+    import photoenhance.infer.runner as runner
+
+    real_read = runner.read_image
+
+    def read(path: Path, **kw: Any) -> Any:
+        if Path(path).name == "denied.jpg":
+            raise ImageReadError(path, "permission denied")
+        return real_read(path, **kw)
+
+    monkeypatch.setattr(runner, "read_image", read)
+    rep = tmp_path / "r.json"
+    r = cli("run", src, "-o", tmp_path / "out", "--report", rep)
+    assert r.exit_code == 1
+    bad = {"zero.jpg", "truncated.jpg", "random.jpg", "text.png", "bomb.png", "x.jpg", "denied.jpg"}
+    lines = error_lines(r.stderr)
+    assert len(lines) == len(bad), r.stderr
+    for name in bad:
+        assert sum(f"{src / name}:" in ln for ln in lines) == 1, (name, lines)
+    assert any("exceeds the limit" in ln for ln in lines)
+    report = by_input(load_report(rep))
+    assert {k for k, v in report.items() if v["status"] == "error"} == bad
+    assert {k for k, v in report.items() if v["status"] == "ok"} == {"good1.jpg", "good2.png"}
+    assert all_files(tmp_path / "out") == ["good1.jpg", "good2.png"]
+
+
+def test_output_folder_cannot_be_created(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = cli("run", mixed, "-o", blocker / "out")
+    assert r.exit_code == 1
+    lines = error_lines(r.stderr)
+    assert len(lines) == 5
+    assert all("cannot create output folder" in ln for ln in lines)
+
+
+def test_disk_full_leaves_no_partial_files(cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    out = tmp_path / "out"
+    r = cli("run", mixed, "-o", out, "--report", tmp_path / "r.json")
+    assert r.exit_code == 1
+    lines = error_lines(r.stderr)
+    assert len(lines) >= 5 and all("disk full" in ln for ln in lines[:5]), r.stderr
+    assert all_files(out) == []  # no partial outputs, no temporaries
+
+
+def test_permission_denied_on_one_output(cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_replace = os.replace
+
+    def fake_replace(src: Any, dst: Any, **kw: Any) -> None:
+        if os.fspath(dst).endswith("p1.png"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(dst))
+        real_replace(src, dst, **kw)
+
+    monkeypatch.setattr(os, "replace", fake_replace)
+    out = tmp_path / "out"
+    r = cli("run", mixed, "-o", out)
+    assert r.exit_code == 1
+    lines = error_lines(r.stderr)
+    assert len(lines) == 1 and "p1.png" in lines[0] and "permission denied" in lines[0]
+    assert all_files(out) == ["p0.jpg", "p2.tif", "p3.webp", "sub/deep.jpg"]
