@@ -1,0 +1,104 @@
+"""ONNX export: FP32 parity, INT8-native optimised graph, INT8 vs fake-quant parity."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+import onnxruntime as ort  # noqa: E402
+
+from photoenhance.infer.context import context_thumbnail  # noqa: E402
+from photoenhance.metrics import psnr  # noqa: E402
+from photoenhance.quant.export import export_onnx  # noqa: E402
+from photoenhance.quant.fake import set_quant_mode  # noqa: E402
+
+
+def _feeds(photo: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "image": np.ascontiguousarray(photo.transpose(2, 0, 1)[None]),
+        "thumb": context_thumbnail(photo),
+    }
+
+
+def _torch_run(net, feeds) -> np.ndarray:  # type: ignore[no-untyped-def]
+    with torch.no_grad():
+        y = net.forward_core(torch.from_numpy(feeds["image"]), torch.from_numpy(feeds["thumb"]))
+    return y.numpy()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, qat_model):  # type: ignore[no-untyped-def]
+    d = tmp_path_factory.mktemp("export")
+    int8 = export_onnx(qat_model, d / "m8.onnx", int8=True)
+    fp32 = export_onnx(qat_model, d / "m32.onnx", int8=False)
+    return int8.path, fp32.path
+
+
+def test_fp32_export_matches_torch(exported, qat_model, photo) -> None:  # type: ignore[no-untyped-def]
+    net = __import__("copy").deepcopy(qat_model)
+    set_quant_mode(net, "float")
+    feeds = _feeds(photo)
+    ref = _torch_run(net, feeds)
+    sess = ort.InferenceSession(str(exported[1]), providers=["CPUExecutionProvider"])
+    out = sess.run(None, feeds)[0]
+    assert out.shape == ref.shape
+    assert np.abs(out - ref).max() <= 1e-4
+
+
+def test_int8_onnxruntime_matches_torch_fake_quant(exported, qat_model, photo) -> None:  # type: ignore[no-untyped-def]
+    feeds = _feeds(np.rint(photo * 255) / 255)
+    ref = _torch_run(qat_model, feeds)
+    sess = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"])
+    out = sess.run(None, feeds)[0]
+    value = psnr(out[0].transpose(1, 2, 0), ref[0].transpose(1, 2, 0))
+    assert value >= 45.0, f"ORT INT8 vs torch fake-quant PSNR {value:.2f} dB"
+
+
+def test_optimised_int8_graph_is_int8_native(exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.optimized_model_filepath = str(tmp_path / "opt.onnx")
+    so.log_severity_level = 3
+    ort.InferenceSession(str(exported[0]), so, providers=["CPUExecutionProvider"])
+    graph = onnx.load(str(tmp_path / "opt.onnx")).graph
+    ops = collections.Counter(n.op_type for n in graph.node)
+    n_convs = sum(1 for n in onnx.load(str(exported[0])).graph.node if n.op_type == "Conv")
+    assert n_convs > 30
+    assert ops["QLinearConv"] == n_convs, ops
+    assert ops["Conv"] == 0 and ops["FusedConv"] == 0, ops
+    # no float islands: the only (de)quantize nodes are at the graph's edges
+    assert ops["QuantizeLinear"] == 2, ops  # image, thumb
+    assert ops["DequantizeLinear"] == 1, ops  # enhanced
+    float_ops = {"Add", "Mul", "Relu", "Clip", "Tanh", "InstanceNormalization", "PRelu", "Concat"}
+    assert not float_ops & set(ops), ops
+    dq = next(n for n in graph.node if n.op_type == "DequantizeLinear")
+    assert list(dq.output) == ["enhanced"]
+
+
+def test_exports_have_dynamic_size_and_metadata(exported) -> None:  # type: ignore[no-untyped-def]
+    for path in exported:
+        model = onnx.load(str(path))
+        meta = {p.key: p.value for p in model.metadata_props}
+        assert meta["photoenhance.model_size"] == "small"
+        assert int(meta["photoenhance.halo"]) % 8 == 0
+        assert "adaptive_avg_pool2d" in meta["photoenhance.context"]
+        assert float(meta["photoenhance.macs_per_mp"]) > 1e9
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        assert dims[2].dim_param and dims[3].dim_param
+    sess = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"])
+    for h, w in [(8, 8), (24, 136), (200, 64)]:
+        x = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
+        out = sess.run(None, {"image": x, "thumb": np.zeros((1, 3, 64, 64), np.float32)})[0]
+        assert out.shape == (1, 3, h, w)
+
+
+def test_int8_export_refuses_an_uncalibrated_model(tmp_path: Path) -> None:
+    from photoenhance.model import create_model
+
+    with pytest.raises(ValueError, match="QAT"):
+        export_onnx(create_model("tiny"), tmp_path / "x.onnx", int8=True)
