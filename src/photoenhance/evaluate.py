@@ -1,0 +1,194 @@
+"""``photoenhance eval``: PSNR/SSIM of identity, FP32, QAT-INT8 and PTQ-INT8 on pairs.
+
+No torch: every model runs through onnxruntime (:class:`~photoenhance.infer.session.Enhancer`).
+Per pair, the model sees the phone image at its own size with its own context thumbnail
+(as in training); PSNR is on RGB in [0, 1], SSIM with a Gaussian window σ=1.5 per channel
+(:mod:`photoenhance.metrics`). Means are over pairs.
+
+PTQ-INT8 is ``quantize_static`` of the FP32 model, calibrated on data that is *not* the
+evaluation set: ``calib`` (a folder of photos, or a pairs root whose inputs are used), or
+else a fixed 25 % of the given pairs (by name hash), in which case every model is
+evaluated on the remaining 75 %.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from photoenhance.data.pairs import (
+    PairDataError,
+    find_pairs,
+    list_images,
+    load_pair,
+    read_flags,
+    split_pairs,
+)
+from photoenhance.infer.session import Enhancer, InferenceConfig, ModelLoadError, bundled_model_path
+from photoenhance.io import ImageReadError, read_rgb
+from photoenhance.metrics import psnr, ssim
+
+CALIB_FRACTION = 0.25
+MAX_CALIB_IMAGES = 64
+
+
+class EvalError(ValueError):
+    """Evaluation cannot run: one-line message."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    pairs: Path
+    model: Path | None = None  # INT8 (QAT) model; None = bundled
+    fp32: Path | None = None  # None = sibling "model-fp32.onnx" / bundled FP32
+    calib: Path | None = None
+    ptq: bool = True
+    resize_target: bool = False
+    exclude_flagged: bool = True
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    name: str
+    psnr: float
+    ssim: float
+    pairs: int
+    seconds: float
+    model: str | None
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    rows: tuple[EvalRow, ...]
+    pair_names: tuple[str, ...]
+    per_pair: tuple[tuple[str, str, float, float], ...]  # (model, pair, psnr, ssim)
+    calibration: str
+    problems: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def fp32_sibling(model: Path) -> Path | None:
+    """The FP32 model that belongs to an INT8 one (``model.onnx`` → ``model-fp32.onnx``,
+    ``photoenhance-small-int8.onnx`` → ``photoenhance-small-fp32.onnx``)."""
+    name = model.name
+    candidates = [name.replace("-int8", "-fp32"), model.stem + "-fp32" + model.suffix]
+    for c in candidates:
+        p = model.with_name(c)
+        if c != name and p.is_file():
+            return p
+    return None
+
+
+def _calibration_images(cfg: EvalConfig, calib_pairs: list) -> tuple[list[np.ndarray], str]:
+    if cfg.calib is not None:
+        root = Path(cfg.calib)
+        try:
+            pairset = find_pairs(root)
+            paths = [p.input_path for p in pairset.pairs]
+            desc = f"inputs of {len(paths)} pairs in {root}"
+        except PairDataError:
+            paths = list(list_images(root)) if root.is_dir() else []
+            desc = f"{len(paths)} images in {root}"
+        if not paths:
+            raise EvalError(f"{root}: no calibration images")
+        images = []
+        for p in paths[:MAX_CALIB_IMAGES]:
+            try:
+                images.append(read_rgb(p))
+            except ImageReadError:
+                continue
+        return images, desc
+    images = [load_pair(p, cfg.resize_target)[0] for p in calib_pairs[:MAX_CALIB_IMAGES]]
+    return images, f"{len(images)} pairs held out of the evaluation ({CALIB_FRACTION:.0%} by name hash)"
+
+
+def evaluate(
+    cfg: EvalConfig, progress: Callable[[str, int, int], None] | None = None
+) -> EvalResult:
+    """Run the comparison; see the module docstring."""
+    root = Path(cfg.pairs)
+    flags = root / "flags.csv"
+    exclude = read_flags(flags) if cfg.exclude_flagged and flags.is_file() else frozenset()
+    try:
+        pairset = find_pairs(root, exclude=exclude)
+    except PairDataError as exc:
+        raise EvalError(str(exc)) from exc
+    problems = list(pairset.problems)
+    pairs = list(pairset.pairs)
+    calib_pairs: list = []
+    if cfg.ptq and cfg.calib is None:
+        if len(pairs) < 4:
+            raise EvalError(f"{root}: too few pairs to hold out a PTQ calibration set; give --calib")
+        rest, held = split_pairs(pairs, CALIB_FRACTION, seed=7)
+        pairs, calib_pairs = list(rest), list(held)
+
+    data: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for p in pairs:
+        try:
+            a, b = load_pair(p, cfg.resize_target)
+        except PairDataError as exc:
+            problems.append(str(exc))
+            continue
+        data.append((p.name, a, b))
+    if not data:
+        raise EvalError(f"{root}: no usable pair ({len(problems)} problems)")
+
+    int8 = Path(cfg.model) if cfg.model else bundled_model_path()
+    fp32 = Path(cfg.fp32) if cfg.fp32 else fp32_sibling(int8)
+    notes: list[str] = []
+    models: list[tuple[str, Path | None]] = [("identity", None)]
+    if fp32 is not None:
+        models.append(("FP32", fp32))
+    else:
+        notes.append(f"no FP32 model next to {int8.name}: FP32 and PTQ rows skipped (use --fp32)")
+    models.append(("QAT-INT8", int8))
+
+    calibration = "-"
+    with tempfile.TemporaryDirectory(prefix="photoenhance-eval-") as tmp:
+        if cfg.ptq and fp32 is not None:
+            from photoenhance.quant.ptq import PTQUnavailable, calibration_feeds, quantize_ptq
+
+            images, calibration = _calibration_images(cfg, calib_pairs)
+            try:
+                ptq = quantize_ptq(fp32, Path(tmp) / "ptq.onnx", calibration_feeds(images))
+                models.append(("PTQ-INT8", ptq))
+            except PTQUnavailable as exc:
+                notes.append(str(exc))
+        rows, per_pair = [], []
+        for name, path in models:
+            t0 = time.perf_counter()
+            enh = None
+            if path is not None:
+                try:
+                    enh = Enhancer(InferenceConfig(model=path, threads=cfg.threads, tile=4096))
+                except ModelLoadError as exc:
+                    raise EvalError(str(exc)) from exc
+            ps, ss = [], []
+            for i, (pname, a, b) in enumerate(data):
+                y = a if enh is None else enh.enhance(a)
+                p_, s_ = min(psnr(y, b), 100.0), ssim(y, b)
+                ps.append(p_)
+                ss.append(s_)
+                per_pair.append((name, pname, p_, s_))
+                if progress is not None:
+                    progress(name, i + 1, len(data))
+            shown = None if path is None else (str(path) if name != "PTQ-INT8" else "quantize_static(FP32)")
+            rows.append(EvalRow(name, float(np.mean(ps)), float(np.mean(ss)), len(data),
+                                time.perf_counter() - t0, shown))
+    return EvalResult(tuple(rows), tuple(n for n, _, _ in data), tuple(per_pair), calibration,
+                      tuple(problems), tuple(notes))
+
+
+def write_per_pair_csv(result: EvalResult, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["model", "pair", "psnr", "ssim"])
+        for m, p, ps, ss in result.per_pair:
+            w.writerow([m, p, f"{ps:.4f}", f"{ss:.5f}"])

@@ -1,0 +1,123 @@
+"""onnxruntime inference: exact tiling, in-place mode, strength, context, session cache.
+
+Uses the bundled INT8 model, so these tests need no torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photoenhance.infer.context import context_thumbnail
+from photoenhance.infer.session import (
+    Enhancer,
+    InferenceConfig,
+    ModelLoadError,
+    bundled_model_path,
+    plan_tiles,
+    read_model_info,
+)
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    base = rng.random((6, 9, 3), dtype=np.float32)
+    # smooth structure plus texture, odd size (not a multiple of 8)
+    img = np.kron(base, np.ones((50, 50, 1), np.float32))[:293, :437]
+    img = img + 0.1 * rng.random(img.shape, dtype=np.float32)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def whole(image: np.ndarray) -> np.ndarray:
+    return Enhancer(InferenceConfig(tile=4096)).enhance(image)
+
+
+@pytest.mark.parametrize("tile", [64, 96, 200])
+def test_tiled_equals_whole_image(image: np.ndarray, whole: np.ndarray, tile: int) -> None:
+    enh = Enhancer(InferenceConfig(tile=tile))
+    assert len(plan_tiles(296, 440, tile, enh.halo)) > 1
+    tiled = enh.enhance(image)
+    np.testing.assert_array_equal(tiled, whole)  # INT8 inference: bit-exact
+
+
+def test_too_small_halo_shows_seams(image: np.ndarray, whole: np.ndarray) -> None:
+    """The parity above is not vacuous: without enough halo, tiles differ."""
+    tiled = Enhancer(InferenceConfig(tile=64, halo=0)).enhance(image)
+    assert np.abs(tiled - whole).max() > 0
+
+
+def test_in_place_equals_out_of_place(image: np.ndarray, whole: np.ndarray) -> None:
+    buf = image.copy()
+    out = Enhancer(InferenceConfig(tile=64)).enhance(buf, out=buf)
+    assert out is buf
+    np.testing.assert_array_equal(buf, whole)
+
+
+def test_strength_blends_with_the_original(image: np.ndarray, whole: np.ndarray) -> None:
+    enh = Enhancer(InferenceConfig(tile=4096))
+    np.testing.assert_allclose(enh.enhance(image, strength=0.0), image, atol=1e-6)
+    half = enh.enhance(image, strength=0.5)
+    # whole = clip(x + Δ): half-way is x + Δ/2 (up to the clip, which moves by < 0.5/255)
+    np.testing.assert_allclose(half, image + 0.5 * (whole - image), atol=0.5 / 255 + 1e-6)
+    assert np.abs(half - image).mean() < np.abs(whole - image).mean()
+    with pytest.raises(ValueError):
+        enh.enhance(image, strength=1.5)
+
+
+def test_sixteen_bit_precision_is_kept() -> None:
+    """The network's change is added to the full-precision input."""
+    img = np.full((32, 32, 3), 0.5 + 1 / 65535, np.float32)
+    out = Enhancer(InferenceConfig()).enhance(img, strength=0.0)
+    assert np.array_equal(out, img)
+
+
+def test_plan_tiles_cover_the_image_once() -> None:
+    for h, w, tile, halo in [(8, 8, 64, 80), (296, 440, 64, 80), (1000, 24, 128, 16)]:
+        cover = np.zeros((h, w), int)
+        for p in plan_tiles(h, w, tile, halo):
+            assert p.wy % 8 == 0 and p.wx % 8 == 0
+            assert 0 <= p.wy <= p.cy and p.cy + p.ch <= p.wy + p.wh <= h
+            assert 0 <= p.wx <= p.cx and p.cx + p.cw <= p.wx + p.ww <= w
+            cover[p.cy : p.cy + p.ch, p.cx : p.cx + p.cw] += 1
+        assert np.all(cover == 1)
+
+
+def test_context_thumbnail_is_the_adaptive_average() -> None:
+    img = np.random.default_rng(1).random((100, 70, 3), dtype=np.float32)
+    t = context_thumbnail(img)
+    assert t.shape == (1, 3, 64, 64)
+    # bin i of an axis of length n covers [floor(i*n/64), ceil((i+1)*n/64))
+    ys, ye = (5 * 100) // 64, -((-6 * 100) // 64)
+    xs, xe = (7 * 70) // 64, -((-8 * 70) // 64)
+    np.testing.assert_allclose(t[0, :, 5, 7], img[ys:ye, xs:xe].mean(axis=(0, 1)), rtol=1e-5)
+    flat = np.full((3, 1000, 3), 0.25, np.float32)
+    np.testing.assert_allclose(context_thumbnail(flat), 0.25, rtol=1e-6)
+
+
+def test_optimised_graph_cache(tmp_path: Path, image: np.ndarray, whole: np.ndarray) -> None:
+    cfg = InferenceConfig(cache_dir=tmp_path / "cache", tile=4096)
+    first = Enhancer(cfg)
+    assert not first.used_cache
+    cached = list((tmp_path / "cache").glob("*.onnx"))
+    assert len(cached) == 1
+    second = Enhancer(cfg)
+    assert second.used_cache
+    np.testing.assert_array_equal(second.enhance(image), whole)
+    cached[0].write_bytes(b"garbage")  # a corrupt entry is rebuilt, never fatal
+    third = Enhancer(cfg)
+    assert not third.used_cache
+    np.testing.assert_array_equal(third.enhance(image), whole)
+
+
+def test_model_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="not found"):
+        Enhancer(InferenceConfig(model=tmp_path / "missing.onnx"))
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not onnx")
+    with pytest.raises(ModelLoadError, match="bad.onnx"):
+        Enhancer(InferenceConfig(model=bad))
+    info = read_model_info(bundled_model_path())
+    assert info.precision == "int8-qat" and info.halo >= 74 and info.params > 0
