@@ -117,7 +117,7 @@ def test_model_errors_are_clear(tmp_path: Path) -> None:
         Enhancer(InferenceConfig(model=tmp_path / "missing.onnx"))
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not onnx")
-    with pytest.raises(ModelLoadError, match="bad.onnx"):
+    with pytest.raises(ModelLoadError, match=r"bad\.onnx"):
         Enhancer(InferenceConfig(model=bad))
     info = read_model_info(bundled_model_path())
     assert info.precision == "int8-qat" and info.halo >= 74 and info.params > 0
