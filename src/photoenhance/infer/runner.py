@@ -13,7 +13,7 @@ Output naming (:func:`assign_outputs`)
     change claim their name first, then the others in input order; a photo whose name is
     taken gets ``<name>.<old ext><new ext>`` (``a.png`` → ``a.png.jpg``) when its extension
     changed, else the first free ``<stem>-2<ext>``, ``<stem>-3<ext>``... .  The outcome
-    depends only on the set of inputs, so a rerun maps every photo to the same file.
+    depends only on the inputs (and their order), so a rerun maps every photo to the same file.
 
 Skipping
     Without ``overwrite``, an output that exists *and* decodes completely
@@ -37,6 +37,7 @@ Errors
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -365,11 +366,9 @@ def assign_outputs(relatives: Sequence[Path], fmt: str | None) -> list[Path]:
             result[i] = natural[i]
     for i in sorted(losers):
         n = natural[i]
-        candidates: list[Path] = []
-        if n != relatives[i]:
-            candidates.append(n.with_name(relatives[i].name + n.suffix))
-        candidates.extend(n.with_name(f"{n.stem}-{j}{n.suffix}") for j in range(2, 10_000))
-        chosen = next(c for c in candidates if _key(c) not in taken)
+        first = [n.with_name(relatives[i].name + n.suffix)] if n != relatives[i] else []
+        counted = (n.with_name(f"{n.stem}-{j}{n.suffix}") for j in itertools.count(2))
+        chosen = next(c for c in itertools.chain(first, counted) if _key(c) not in taken)
         taken.add(_key(chosen))
         result[i] = chosen
     return [r for r in result if r is not None]
