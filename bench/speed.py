@@ -1,0 +1,238 @@
+"""Speed benchmark of the network (not a test): MACs/MP, MP/s and peak RSS of
+onnxruntime INT8, onnxruntime FP32 and torch FP32 eager, on 1 MP and 12 MP inputs
+(tiled), and the INT8 roofline of this CPU from a large int8 conv micro-benchmark.
+
+    python bench/speed.py                 # prints tables, rewrites the section in BENCHMARKS.md
+    python bench/speed.py --quick         # fewer repeats, no 12 MP torch run
+
+Every measurement runs in its own subprocess so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, md_table, write_section
+
+SIZES_MP = {"1 MP": (1024, 1024), "12 MP": (3000, 4000)}
+TILE = 1024
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(kind: str, model: str, hw: tuple[int, int], repeats: int, threads: int) -> dict:
+    """Runs in a subprocess: time ``repeats`` enhancements of an ``hw`` image."""
+    rng = np.random.default_rng(0)
+    h, w = hw
+    img = np.kron(rng.random((h // 16, w // 16, 3), dtype=np.float32), np.ones((16, 16, 1), np.float32))
+    img = np.clip(img + 0.05 * rng.random(img.shape, dtype=np.float32), 0, 1)
+    if kind.startswith("ort"):
+        from photoenhance.infer.session import Enhancer, InferenceConfig
+
+        enh = Enhancer(InferenceConfig(model=Path(model), tile=TILE, threads=threads))
+        run = lambda: enh.enhance(img, out=img)  # noqa: E731  (in place: bounded memory)
+    else:
+        import torch
+
+        from photoenhance.infer.context import context_thumbnail
+        from photoenhance.infer.session import plan_tiles
+        from photoenhance.train.checkpoint import load_checkpoint, model_from_checkpoint
+
+        torch.set_num_threads(threads)
+        net = model_from_checkpoint(load_checkpoint(Path(model))).eval()
+        from photoenhance.quant.fake import set_quant_mode
+
+        set_quant_mode(net, "float")
+        thumb = torch.from_numpy(context_thumbnail(img))
+        out = np.empty_like(img)
+
+        def run() -> None:
+            with torch.no_grad():
+                for p in plan_tiles(h, w, TILE, 80):
+                    x = torch.from_numpy(np.ascontiguousarray(
+                        img[p.wy : p.wy + p.wh, p.wx : p.wx + p.ww].transpose(2, 0, 1)[None]))
+                    y = net.forward_core(x, thumb)[0].numpy()
+                    oy, ox = p.cy - p.wy, p.cx - p.wx
+                    out[p.cy : p.cy + p.ch, p.cx : p.cx + p.cw] = y[
+                        :, oy : oy + p.ch, ox : ox + p.cw].transpose(1, 2, 0)
+
+    run()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    best = min(times)
+    return {"mp_s": h * w / 1e6 / best, "seconds": best, "peak_rss_mb": _peak_rss_mb()}
+
+
+def roofline(threads: int) -> dict:
+    """GMAC/s of a large int8 QLinearConv (128→128 3x3 on 256x256, uint8 x int8)."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    c, hw, k = 128, 256, 3
+    rng = np.random.default_rng(0)
+    inits = [
+        numpy_helper.from_array(np.array(0.02, np.float32), "s"),
+        numpy_helper.from_array(np.array(128, np.uint8), "z"),
+        numpy_helper.from_array(rng.integers(-60, 60, (c, c, k, k)).astype(np.int8), "w"),
+        numpy_helper.from_array(np.full(c, 0.01, np.float32), "ws"),
+        numpy_helper.from_array(np.zeros(c, np.int8), "wz"),
+    ]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q0"])]
+    cur, n = "q0", 6
+    for i in range(n):
+        nodes += [
+            helper.make_node("DequantizeLinear", [cur, "s", "z"], [f"d{i}"]),
+            helper.make_node("DequantizeLinear", ["w", "ws", "wz"], [f"wd{i}"], axis=0),
+            helper.make_node("Conv", [f"d{i}", f"wd{i}"], [f"c{i}"], pads=[1, 1, 1, 1]),
+            helper.make_node("QuantizeLinear", [f"c{i}", "s", "z"], [f"q{i + 1}"]),
+        ]
+        cur = f"q{i + 1}"
+    nodes.append(helper.make_node("DequantizeLinear", [cur, "s", "z"], ["y"]))
+    graph = helper.make_graph(
+        nodes, "roofline", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    x = rng.random((1, c, hw, hw), dtype=np.float32)
+    sess.run(None, {"x": x})
+    best = min(_timed(lambda: sess.run(None, {"x": x})) for _ in range(5))
+    return {"gmac_s": n * c * c * k * k * hw * hw / best / 1e9}
+
+
+def _timed(fn) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _spawn(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _models(tmp: Path, sizes: list[str]) -> dict[str, dict[str, Path]]:
+    """INT8/FP32 ONNX + checkpoint per size: the shipped weights for the default size,
+    calibrated random weights for the others (speed does not depend on the values)."""
+    import torch
+
+    from photoenhance.model import create_model
+    from photoenhance.quant.export import export_onnx
+    from photoenhance.quant.qat import calibrate
+    from photoenhance.train.checkpoint import save_model_checkpoint
+
+    weights = Path(__file__).resolve().parents[1] / "src" / "photoenhance" / "weights"
+    out: dict[str, dict[str, Path]] = {}
+    for size in sizes:
+        shipped = weights / f"photoenhance-{size}.pt"
+        if shipped.is_file():
+            out[size] = {"int8": weights / f"photoenhance-{size}-int8.onnx",
+                         "fp32": weights / f"photoenhance-{size}-fp32.onnx", "ckpt": shipped}
+            continue
+        torch.manual_seed(0)
+        net = create_model(size).eval()
+        torch.nn.init.normal_(net.head.conv.weight, std=0.02)
+        calibrate(net, [(torch.rand(2, 3, 64, 64),)])
+        d = {"int8": tmp / f"{size}-int8.onnx", "fp32": tmp / f"{size}-fp32.onnx", "ckpt": tmp / f"{size}.pt"}
+        export_onnx(net, d["int8"], int8=True)
+        export_onnx(net, d["fp32"], int8=False)
+        save_model_checkpoint(d["ckpt"], net, "quant")
+        out[size] = d
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--worker", nargs=5, metavar=("KIND", "MODEL", "H", "W", "REPEATS"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--default-size", default="small")
+    ap.add_argument("--sizes", default="tiny,small,medium,base")
+    ap.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
+    a = ap.parse_args()
+    if a.worker:
+        kind, model, h, w, rep = a.worker
+        print(json.dumps(worker(kind, model, (int(h), int(w)), int(rep), a.threads)))
+        return
+    import onnxruntime as ort
+
+    from photoenhance.model import SIZES, count_params, create_model, macs_per_megapixel
+
+    sizes = a.sizes.split(",")
+    repeats = "2" if a.quick else "3"
+    roof = roofline(a.threads)
+    print(f"machine: {machine()}")
+    print(f"int8 roofline (128→128 3x3 QLinearConv, {a.threads} threads): {roof['gmac_s']:.1f} GMAC/s")
+    with tempfile.TemporaryDirectory() as tmp:
+        models = _models(Path(tmp), sizes)
+        size_rows = []
+        for size in sizes:
+            net = create_model(SIZES[size])
+            macs = macs_per_megapixel(net)
+            r = _spawn(["--threads", str(a.threads), "--worker", "ort-int8", str(models[size]["int8"]),
+                        "1024", "1024", repeats])
+            eff = r["mp_s"] * macs / 1e9
+            size_rows.append([size, f"{count_params(net) / 1e3:.0f}k", f"{macs / 1e9:.2f}",
+                              f"{r['mp_s']:.2f}", f"{eff:.1f}", f"{100 * eff / roof['gmac_s']:.0f} %"])
+            print(f"{size:7s} {macs / 1e9:6.2f} GMAC/MP  INT8 1 MP: {r['mp_s']:6.2f} MP/s = {eff:5.1f} GMAC/s")
+        d = models[a.default_size]
+        rows = []
+        results: dict[tuple[str, str], dict] = {}
+        for label, (h, w) in SIZES_MP.items():
+            for kind, key in (("ort-int8", "int8"), ("ort-fp32", "fp32"), ("torch-fp32", "ckpt")):
+                if a.quick and kind == "torch-fp32" and label == "12 MP":
+                    continue
+                rep = "1" if kind == "torch-fp32" else repeats
+                r = _spawn(["--threads", str(a.threads), "--worker", kind, str(d[key]), str(h), str(w), rep])
+                results[(label, kind)] = r
+                print(f"{label:6s} {kind:11s} {r['mp_s']:6.2f} MP/s  peak RSS {r['peak_rss_mb']:7.0f} MB")
+        macs = macs_per_megapixel(create_model(SIZES[a.default_size]))
+        for (label, kind), r in results.items():
+            eff = r["mp_s"] * macs / 1e9
+            base = results.get((label, "ort-fp32"))
+            speedup = f"{r['mp_s'] / base['mp_s']:.2f}×" if base else "-"
+            rows.append([label, kind, f"{r['mp_s']:.2f}", speedup, f"{r['peak_rss_mb']:.0f}",
+                         f"{100 * eff / roof['gmac_s']:.0f} %" if kind == "ort-int8" else "-"])
+    text = "\n".join([
+        "## Network speed (`bench/speed.py`)",
+        "",
+        f"Command: `python bench/speed.py` — {time.strftime('%Y-%m-%d')}, {a.threads} threads.",
+        f"Machine: {machine()}.",
+        "",
+        f"INT8 roofline of this CPU (six 128→128 3x3 QLinearConv on 256x256, uint8×int8): "
+        f"**{roof['gmac_s']:.1f} GMAC/s**.",
+        "",
+        "### Sizes (onnxruntime INT8, 1 MP, tiled 1024 px)",
+        "",
+        md_table(["size", "params", "GMAC/MP", "MP/s", "GMAC/s", "% of roofline"], size_rows),
+        "",
+        f"### Default size `{a.default_size}`: INT8 vs FP32 vs torch (tiled {TILE} px, halo 80)",
+        "",
+        md_table(["input", "engine", "MP/s", "vs ORT FP32", "peak RSS (MB)", "% of roofline"], rows),
+        "",
+        f"onnxruntime {ort.__version__}; torch eager runs the same tiles without fake-quant.",
+    ])
+    print()
+    print(text)
+    if not a.no_write:
+        write_section("speed", text)
+
+
+if __name__ == "__main__":
+    main()
