@@ -1,0 +1,221 @@
+"""Benchmark: model-only throughput vs the end-to-end ``run_batch`` pipeline.
+
+Makes ``--count`` synthetic photos of ``--megapixels`` MP (JPEG, 4:3) in a temp dir, or
+uses the photos in ``--input DIR``, then measures in two fresh processes (so their peak
+RSS can be compared):
+
+- **model only**: each photo is decoded (not timed) and ``Enhancer.enhance(rgb, out=rgb)``
+  is timed; MP/s = megapixels / time in ``enhance``.
+- **end to end**: ``run_batch`` over the folder (decode + enhance + encode + write, with
+  the reader/writer threads overlapping), timed from call to return; the model is loaded
+  before the clock starts in both phases.
+
+Prints a table; ``--write-md BENCHMARKS.md`` replaces (or appends) the section between
+``<!-- pipeline:start -->`` and ``<!-- pipeline:end -->``.
+
+Usage::
+
+    python bench/pipeline.py --count 4 --megapixels 12 [--tile 1024] [--threads N]
+                             [--input DIR] [--write-md BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+START = "<!-- pipeline:start -->"
+END = "<!-- pipeline:end -->"
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """One measured phase."""
+
+    name: str
+    photos: int
+    megapixels: float
+    seconds: float
+    load_seconds: float
+    peak_rss_mb: float
+
+    @property
+    def mp_per_s(self) -> float:
+        return self.megapixels / self.seconds if self.seconds > 0 else 0.0
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def make_photos(folder: Path, count: int, megapixels: float, seed: int = 0) -> list[Path]:
+    """``count`` synthetic 4:3 JPEGs of about ``megapixels`` MP (smooth scene + noise)."""
+    w = round((megapixels * 1e6 * 4 / 3) ** 0.5 / 8) * 8
+    h = round(w * 3 / 4 / 8) * 8
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    y = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    paths = []
+    for i in range(count):
+        a, b, c = rng.random((3, 3), dtype=np.float32)
+        img = np.empty((h, w, 3), np.uint8)
+        for ch in range(3):
+            v = 0.5 + 0.3 * np.sin(x * 9 * a[ch] + y * 7 * b[ch] + 6 * c[ch]) + 0.1 * np.sin(40 * x * y + ch)
+            v += rng.normal(0, 0.02, (h, w)).astype(np.float32)
+            img[..., ch] = np.clip(v * 255, 0, 255).astype(np.uint8)
+        path = folder / f"synthetic_{i:03d}.jpg"
+        Image.fromarray(img, "RGB").save(path, "JPEG", quality=92)
+        paths.append(path)
+    return paths
+
+
+def _model_only(folder: str, tile: int, threads: int | None, max_mp: float) -> PhaseResult:
+    from photoenhance.infer.session import Enhancer, InferenceConfig
+    from photoenhance.io import read_image, walk_inputs
+
+    t0 = time.perf_counter()
+    enhancer = Enhancer(InferenceConfig(tile=tile, threads=threads))
+    load = time.perf_counter() - t0
+    files = walk_inputs([Path(folder)], output_dir=None).files
+    total_mp = seconds = 0.0
+    for f in files:
+        image = read_image(f.path, max_megapixels=max_mp)
+        t = time.perf_counter()
+        enhancer.enhance(image.rgb, out=image.rgb)
+        seconds += time.perf_counter() - t
+        total_mp += image.megapixels
+        del image
+    return PhaseResult("model only", len(files), total_mp, seconds, load, _peak_rss_mb())
+
+
+def _end_to_end(folder: str, out: str, tile: int, threads: int | None, max_mp: float) -> PhaseResult:
+    from photoenhance.infer.runner import RunConfig, run_batch
+    from photoenhance.infer.session import Enhancer
+
+    config = RunConfig(output_dir=Path(out), tile=tile, threads=threads, overwrite=True, max_megapixels=max_mp)
+    t0 = time.perf_counter()
+    enhancer = Enhancer(config.inference_config())
+    load = time.perf_counter() - t0
+    t = time.perf_counter()
+    result = run_batch([Path(folder)], config, enhancer=enhancer)
+    seconds = time.perf_counter() - t
+    if result.failed:
+        errors = "; ".join(f"{f.input}: {f.error}" for f in result.files if f.error)
+        raise RuntimeError(f"end-to-end run had failures: {errors}")
+    return PhaseResult("end to end", result.ok, result.megapixels, seconds, load, _peak_rss_mb())
+
+
+def _in_child(func: object, *args: object) -> PhaseResult:
+    """Run ``func(*args)`` in a fresh spawned process (own peak RSS)."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(func, args)  # type: ignore[arg-type]
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def render_table(results: list[PhaseResult]) -> str:
+    """Markdown table of the phases plus the end-to-end / model-only ratio."""
+    lines = [
+        "| phase | photos | MP | seconds | MP/s | model load (s) | peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.name} | {r.photos} | {r.megapixels:.1f} | {r.seconds:.2f} | {r.mp_per_s:.2f} "
+            f"| {r.load_seconds:.2f} | {r.peak_rss_mb:.0f} |"
+        )
+    if len(results) == 2 and results[0].mp_per_s > 0:
+        lines.append("")
+        lines.append(f"End-to-end throughput is {results[1].mp_per_s / results[0].mp_per_s:.0%} of model-only.")
+    return "\n".join(lines)
+
+
+def markdown_section(table: str, args: argparse.Namespace, source: str) -> str:
+    import onnxruntime as ort
+
+    threads = args.threads or "auto"
+    return "\n".join(
+        [
+            START,
+            "## Pipeline throughput (`bench/pipeline.py`)",
+            "",
+            f"{dt.date.today().isoformat()} - {_cpu_name()}, {os.cpu_count()} CPUs, "
+            f"onnxruntime {ort.__version__}, tile {args.tile}, threads {threads}; {source}.",
+            "",
+            table,
+            END,
+        ]
+    )
+
+
+def update_markdown(path: Path, section: str) -> None:
+    """Replace the marked section of ``path`` (or append it; create the file if needed)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if START in text and END in text and text.index(START) < text.index(END):
+        head, rest = text.split(START, 1)
+        _, tail = rest.split(END, 1)
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=4, help="synthetic photos to make (default 4)")
+    parser.add_argument("--megapixels", type=float, default=12.0, help="size of each synthetic photo (default 12)")
+    parser.add_argument("--input", type=Path, help="use the photos in this folder instead")
+    parser.add_argument("--tile", type=int, default=1024, help="inference tile size (default 1024)")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: auto)")
+    parser.add_argument("--write-md", type=Path, help="replace/append the pipeline section of this Markdown file")
+    args = parser.parse_args(argv)
+    max_mp = max(200.0, args.megapixels * 2)
+    with tempfile.TemporaryDirectory(prefix="photoenhance-bench-") as tmp:
+        if args.input is not None:
+            folder = args.input
+            source = f"photos from {args.input}"
+        else:
+            folder = Path(tmp) / "in"
+            t = time.perf_counter()
+            make_photos(folder, args.count, args.megapixels)
+            print(f"made {args.count} synthetic {args.megapixels:g} MP JPEGs in {time.perf_counter() - t:.1f} s")
+            source = f"{args.count} synthetic {args.megapixels:g} MP JPEGs, output JPEG"
+        results = [
+            _in_child(_model_only, str(folder), args.tile, args.threads, max_mp),
+            _in_child(_end_to_end, str(folder), str(Path(tmp) / "out"), args.tile, args.threads, max_mp),
+        ]
+    table = render_table(results)
+    print(table)
+    if args.write_md is not None:
+        update_markdown(args.write_md, markdown_section(table, args, source))
+        print(f"updated {args.write_md}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
