@@ -452,3 +452,41 @@ def test_permission_denied_on_one_output(cli: Any, mixed: Path, tmp_path: Path, 
     lines = error_lines(r.stderr)
     assert len(lines) == 1 and "p1.png" in lines[0] and "permission denied" in lines[0]
     assert all_files(out) == ["p0.jpg", "p2.tif", "p3.webp", "sub/deep.jpg"]
+
+
+def test_progress_on_a_terminal(cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a (forced) terminal the live progress renders; errors and the summary still print."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    (mixed / "zero.jpg").write_bytes(b"")
+    r = cli("run", mixed, "-o", tmp_path / "out")
+    assert r.exit_code == 1
+    assert "Enhancing" in r.stderr and "MP/s" in r.stderr
+    assert "zero.jpg: empty file" in r.stderr
+    assert "5 enhanced, 0 skipped, 1 failed" in r.stderr
+
+
+def test_quiet_prints_only_errors(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    (mixed / "zero.jpg").write_bytes(b"")
+    r = cli("run", mixed, "-o", tmp_path / "out", "--quiet")
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines() == [f"error: {mixed / 'zero.jpg'}: empty file (0 bytes)"]
+    assert r.stdout == ""
+
+
+def test_output_that_is_a_file_is_usage_error(cli: Any, mixed: Path, tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    r = cli("run", mixed, "-o", tmp_path / "f")
+    assert r.exit_code == 2 and "not a folder" in r.stderr
+
+
+def test_config_model_relative_to_config_file(cli: Any, tmp_path: Path, isolated_user_dirs: Path) -> None:
+    from photoenhance.infer.session import bundled_model_path
+
+    (isolated_user_dirs.parent / "models").mkdir()
+    model = isolated_user_dirs.parent / "models" / "mine.onnx"
+    model.write_bytes(bundled_model_path().read_bytes())
+    isolated_user_dirs.write_text('[run]\nmodel = "models/mine.onnx"\nthreads = 1\n')
+    r = cli("info")
+    assert r.exit_code == 0, r.output
+    assert str(model) in r.stdout and "threads:       1" in r.stdout
+    assert f"{isolated_user_dirs}" in r.stdout

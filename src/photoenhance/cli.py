@@ -238,6 +238,10 @@ def run_command(
         strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=dry_run,
         compare=compare, max_megapixels=max_megapixels,
     )  # fmt: skip
+    if config.output_dir.exists() and not config.output_dir.is_dir():
+        _fail(f"--output {config.output_dir} exists and is not a folder")
+    if config.compare_dir is not None and config.compare_dir.exists() and not config.compare_dir.is_dir():
+        _fail(f"--compare {config.compare_dir} exists and is not a folder")
     console = _stderr()
     progress = Progress(
         TextColumn("[bold]Enhancing"),
@@ -255,8 +259,9 @@ def run_command(
     started = time.perf_counter()
 
     def on_progress(event: BatchProgress) -> None:
-        nonlocal task
+        nonlocal task, started
         if task is None:
+            started = time.perf_counter()  # after model loading
             task = progress.add_task("enhance", total=event.total, rate="")
         elapsed = max(time.perf_counter() - started, 1e-6)
         progress.update(task, completed=event.done, rate=f"{event.megapixels / elapsed:.2f} MP/s")
