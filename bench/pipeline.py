@@ -75,7 +75,11 @@ def make_photos(folder: Path, count: int, megapixels: float, seed: int = 0) -> l
         a, b, c = rng.random((3, 3), dtype=np.float32)
         img = np.empty((h, w, 3), np.uint8)
         for ch in range(3):
-            v = 0.5 + 0.3 * np.sin(x * 9 * a[ch] + y * 7 * b[ch] + 6 * c[ch]) + 0.1 * np.sin(40 * x * y + ch)
+            v = (
+                0.5
+                + 0.3 * np.sin(x * 9 * a[ch] + y * 7 * b[ch] + 6 * c[ch])
+                + 0.1 * np.sin(40 * x * y + ch)
+            )
             v += rng.normal(0, 0.02, (h, w)).astype(np.float32)
             img[..., ch] = np.clip(v * 255, 0, 255).astype(np.uint8)
         path = folder / f"synthetic_{i:03d}.jpg"
@@ -103,11 +107,15 @@ def _model_only(folder: str, tile: int, threads: int | None, max_mp: float) -> P
     return PhaseResult("model only", len(files), total_mp, seconds, load, _peak_rss_mb())
 
 
-def _end_to_end(folder: str, out: str, tile: int, threads: int | None, max_mp: float) -> PhaseResult:
+def _end_to_end(
+    folder: str, out: str, tile: int, threads: int | None, max_mp: float
+) -> PhaseResult:
     from photoenhance.infer.runner import RunConfig, run_batch
     from photoenhance.infer.session import Enhancer
 
-    config = RunConfig(output_dir=Path(out), tile=tile, threads=threads, overwrite=True, max_megapixels=max_mp)
+    config = RunConfig(
+        output_dir=Path(out), tile=tile, threads=threads, overwrite=True, max_megapixels=max_mp
+    )
     t0 = time.perf_counter()
     enhancer = Enhancer(config.inference_config())
     load = time.perf_counter() - t0
@@ -151,7 +159,9 @@ def render_table(results: list[PhaseResult]) -> str:
         )
     if len(results) == 2 and results[0].mp_per_s > 0:
         lines.append("")
-        lines.append(f"End-to-end throughput is {results[1].mp_per_s / results[0].mp_per_s:.0%} of model-only.")
+        lines.append(
+            f"End-to-end throughput is {results[1].mp_per_s / results[0].mp_per_s:.0%} of model-only."
+        )
     return "\n".join(lines)
 
 
@@ -188,11 +198,17 @@ def update_markdown(path: Path, section: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=4, help="synthetic photos to make (default 4)")
-    parser.add_argument("--megapixels", type=float, default=12.0, help="size of each synthetic photo (default 12)")
+    parser.add_argument(
+        "--megapixels", type=float, default=12.0, help="size of each synthetic photo (default 12)"
+    )
     parser.add_argument("--input", type=Path, help="use the photos in this folder instead")
     parser.add_argument("--tile", type=int, default=1024, help="inference tile size (default 1024)")
-    parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: auto)")
-    parser.add_argument("--write-md", type=Path, help="replace/append the pipeline section of this Markdown file")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="onnxruntime threads (default: auto)"
+    )
+    parser.add_argument(
+        "--write-md", type=Path, help="replace/append the pipeline section of this Markdown file"
+    )
     args = parser.parse_args(argv)
     max_mp = max(200.0, args.megapixels * 2)
     with tempfile.TemporaryDirectory(prefix="photoenhance-bench-") as tmp:
@@ -203,11 +219,15 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(tmp) / "in"
             t = time.perf_counter()
             make_photos(folder, args.count, args.megapixels)
-            print(f"made {args.count} synthetic {args.megapixels:g} MP JPEGs in {time.perf_counter() - t:.1f} s")
+            print(
+                f"made {args.count} synthetic {args.megapixels:g} MP JPEGs in {time.perf_counter() - t:.1f} s"
+            )
             source = f"{args.count} synthetic {args.megapixels:g} MP JPEGs, output JPEG"
         results = [
             _in_child(_model_only, str(folder), args.tile, args.threads, max_mp),
-            _in_child(_end_to_end, str(folder), str(Path(tmp) / "out"), args.tile, args.threads, max_mp),
+            _in_child(
+                _end_to_end, str(folder), str(Path(tmp) / "out"), args.tile, args.threads, max_mp
+            ),
         ]
     table = render_table(results)
     print(table)

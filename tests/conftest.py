@@ -19,7 +19,9 @@ def shared_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, shared_cache_dir: Path
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_cache_dir: Path,
 ) -> Iterator[Path]:
     """Point PHOTOENHANCE_CONFIG at a missing file and PHOTOENHANCE_CACHE_DIR at a tmp dir."""
     config = tmp_path_factory.mktemp("photoenhance-config") / "config.toml"
@@ -48,11 +50,15 @@ def make_photo() -> MakePhoto:
     The format follows the suffix (Pillow); ``mode="RGBA"`` adds a gradient alpha.
     """
 
-    def _make(path: Path, w: int = 96, h: int = 64, mode: str = "RGB", seed: int = 0, **kw: Any) -> Path:
+    def _make(
+        path: Path, w: int = 96, h: int = 64, mode: str = "RGB", seed: int = 0, **kw: Any
+    ) -> Path:
         px = smooth_pixels(h, w, seed)
         im = Image.fromarray(px, "RGB")
         if mode == "RGBA":
-            alpha = np.tile(np.linspace(0, 255, w, dtype=np.float32), (h, 1)).round().astype(np.uint8)
+            alpha = (
+                np.tile(np.linspace(0, 255, w, dtype=np.float32), (h, 1)).round().astype(np.uint8)
+            )
             im.putalpha(Image.fromarray(alpha, "L"))
         elif mode != "RGB":
             im = im.convert(mode)

@@ -70,7 +70,15 @@ def test_info(cli: Any, shared_cache_dir: Path) -> None:
     r = cli("info")
     assert r.exit_code == 0, r.output
     out = r.stdout
-    for key in ("model:", "precision:", "parameters:", "MACs/MP:", "halo:", "provider:", "threads:"):
+    for key in (
+        "model:",
+        "precision:",
+        "parameters:",
+        "MACs/MP:",
+        "halo:",
+        "provider:",
+        "threads:",
+    ):
         assert key in out
     assert "photoenhance-small-int8.onnx" in out
     assert "CPUExecutionProvider" in out
@@ -144,7 +152,9 @@ def test_strength_zero_returns_input_pixels(cli: Any, tmp_path: Path, make_photo
     src = make_photo(tmp_path / "in" / "a.png")
     r = cli("run", src, "-o", tmp_path / "o", "--strength", "0")
     assert r.exit_code == 0, r.output
-    np.testing.assert_array_equal(np.asarray(Image.open(src)), np.asarray(Image.open(tmp_path / "o" / "a.png")))
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(src)), np.asarray(Image.open(tmp_path / "o" / "a.png"))
+    )
 
 
 # --------------------------------------------------------------------------- exit codes / usage
@@ -163,7 +173,9 @@ def test_strength_zero_returns_input_pixels(cli: Any, tmp_path: Path, make_photo
         (["--strength", "abc"], "strength"),
     ],
 )
-def test_bad_option_values_exit_2(cli: Any, mixed: Path, tmp_path: Path, args: list[str], needle: str) -> None:
+def test_bad_option_values_exit_2(
+    cli: Any, mixed: Path, tmp_path: Path, args: list[str], needle: str
+) -> None:
     out = tmp_path / "out"
     r = cli("run", mixed, "-o", out, *args)
     assert r.exit_code == 2
@@ -211,7 +223,15 @@ def test_report_json(cli: Any, mixed: Path, tmp_path: Path) -> None:
     files = by_input(data)
     assert set(files) == {"p0.jpg", "p1.png", "p2.tif", "p3.webp", "deep.jpg", "zero.jpg"}
     for name, entry in files.items():
-        assert set(entry) >= {"input", "output", "status", "error", "seconds", "megapixels", "warnings"}
+        assert set(entry) >= {
+            "input",
+            "output",
+            "status",
+            "error",
+            "seconds",
+            "megapixels",
+            "warnings",
+        }
         if name == "zero.jpg":
             assert entry["status"] == "error"
             assert "empty" in entry["error"]
@@ -239,7 +259,13 @@ def test_skip_existing_and_redo_truncated(cli: Any, mixed: Path, tmp_path: Path)
     r = cli("run", mixed, "-o", out, "--report", rep)
     assert r.exit_code == 0, r.output
     status = {k: v["status"] for k, v in by_input(load_report(rep)).items()}
-    assert status == {"p0.jpg": "ok", "p1.png": "skipped", "p2.tif": "skipped", "p3.webp": "skipped", "deep.jpg": "skipped"}
+    assert status == {
+        "p0.jpg": "ok",
+        "p1.png": "skipped",
+        "p2.tif": "skipped",
+        "p3.webp": "skipped",
+        "deep.jpg": "skipped",
+    }
     assert is_complete_image(truncated)
     for p, mtime in before.items():
         if p != truncated:
@@ -296,7 +322,9 @@ def test_collisions_never_overwrite(cli: Any, tmp_path: Path, make_photo: Any) -
     assert "0 enhanced, 3 skipped" in r.stderr
 
 
-def test_inputs_unchanged_and_output_inside_input_not_walked(cli: Any, mixed: Path, tmp_path: Path) -> None:
+def test_inputs_unchanged_and_output_inside_input_not_walked(
+    cli: Any, mixed: Path, tmp_path: Path
+) -> None:
     before = hash_tree(mixed)
     out = mixed / "enhanced"
     assert cli("run", mixed, "-o", out).exit_code == 0
@@ -335,8 +363,12 @@ def test_compare_images(cli: Any, mixed: Path, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- config file
 
 
-def test_config_defaults_apply_and_flags_override(cli: Any, mixed: Path, tmp_path: Path, isolated_user_dirs: Path) -> None:
-    isolated_user_dirs.write_text(f'[run]\nformat = "png"\noutput = "{tmp_path / "cfgout"}"\nstrength = 0.0\ntile = 128\n')
+def test_config_defaults_apply_and_flags_override(
+    cli: Any, mixed: Path, tmp_path: Path, isolated_user_dirs: Path
+) -> None:
+    isolated_user_dirs.write_text(
+        f'[run]\nformat = "png"\noutput = "{tmp_path / "cfgout"}"\nstrength = 0.0\ntile = 128\n'
+    )
     r = cli("run", mixed / "p0.jpg")
     assert r.exit_code == 0, r.output
     assert all_files(tmp_path / "cfgout") == ["p0.png"]
@@ -347,9 +379,18 @@ def test_config_defaults_apply_and_flags_override(cli: Any, mixed: Path, tmp_pat
 
 @pytest.mark.parametrize(
     "text",
-    ['[run]\nformat = "gif"\n', "[run]\nstrength = 2\n", "[run]\nbogus = 1\n", "not toml ===", 'format = "png"\n', "[run]\ntile = \"big\"\n"],
+    [
+        '[run]\nformat = "gif"\n',
+        "[run]\nstrength = 2\n",
+        "[run]\nbogus = 1\n",
+        "not toml ===",
+        'format = "png"\n',
+        '[run]\ntile = "big"\n',
+    ],
 )
-def test_bad_config_exit_2(cli: Any, mixed: Path, tmp_path: Path, isolated_user_dirs: Path, text: str) -> None:
+def test_bad_config_exit_2(
+    cli: Any, mixed: Path, tmp_path: Path, isolated_user_dirs: Path, text: str
+) -> None:
     isolated_user_dirs.write_text(text)
     r = cli("run", mixed, "-o", tmp_path / "out")
     assert r.exit_code == 2
@@ -364,15 +405,21 @@ def png_bomb(path: Path, width: int = 40000, height: int = 40000) -> Path:
     """A tiny PNG whose IHDR claims width x height (8-bit RGB)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        return (
+            len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        )
 
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
     idat = zlib.compress(b"\x00" * 64)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
     return path
 
 
-def test_bad_inputs_each_fail_alone(cli: Any, tmp_path: Path, make_photo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_inputs_each_fail_alone(
+    cli: Any, tmp_path: Path, make_photo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = tmp_path / "in"
     make_photo(src / "good1.jpg", seed=1)
     make_photo(src / "good2.png", seed=2)
@@ -420,7 +467,9 @@ def test_output_folder_cannot_be_created(cli: Any, mixed: Path, tmp_path: Path) 
     assert all("cannot create output folder" in ln for ln in lines)
 
 
-def test_disk_full_leaves_no_partial_files(cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_leaves_no_partial_files(
+    cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
@@ -437,7 +486,9 @@ def test_disk_full_leaves_no_partial_files(cli: Any, mixed: Path, tmp_path: Path
     assert all_files(out) == []  # no partial outputs, no temporaries
 
 
-def test_permission_denied_on_one_output(cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permission_denied_on_one_output(
+    cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_replace = os.replace
 
     def fake_replace(src: Any, dst: Any, **kw: Any) -> None:
@@ -454,7 +505,9 @@ def test_permission_denied_on_one_output(cli: Any, mixed: Path, tmp_path: Path, 
     assert all_files(out) == ["p0.jpg", "p2.tif", "p3.webp", "sub/deep.jpg"]
 
 
-def test_progress_on_a_terminal(cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_on_a_terminal(
+    cli: Any, mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With a (forced) terminal the live progress renders; errors and the summary still print."""
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     (mixed / "zero.jpg").write_bytes(b"")
@@ -479,7 +532,9 @@ def test_output_that_is_a_file_is_usage_error(cli: Any, mixed: Path, tmp_path: P
     assert r.exit_code == 2 and "not a folder" in r.stderr
 
 
-def test_config_model_relative_to_config_file(cli: Any, tmp_path: Path, isolated_user_dirs: Path) -> None:
+def test_config_model_relative_to_config_file(
+    cli: Any, tmp_path: Path, isolated_user_dirs: Path
+) -> None:
     from photoenhance.infer.session import bundled_model_path
 
     (isolated_user_dirs.parent / "models").mkdir()

@@ -92,7 +92,11 @@ def semantic(ifd: str, tag: int, value: Any) -> Any:
 
 
 def assert_exif_equal(
-    src: dict[str, Any], out: dict[str, Any], *, exact: bool, ifds: tuple[str, ...] = ("0th", "Exif", "GPS", "Interop")
+    src: dict[str, Any],
+    out: dict[str, Any],
+    *,
+    exact: bool,
+    ifds: tuple[str, ...] = ("0th", "Exif", "GPS", "Interop"),
 ) -> None:
     """Tag-level equality of 0th/Exif/GPS/Interop, except Software, pointers and thumbnail."""
     for ifd in ifds:
@@ -113,7 +117,9 @@ def make_jpeg_with_exif(make_photo: Any, path: Path, orientation: int) -> dict[s
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_round_trip_every_orientation(cli: Any, tmp_path: Path, make_photo: Any, orientation: int) -> None:
+def test_exif_round_trip_every_orientation(
+    cli: Any, tmp_path: Path, make_photo: Any, orientation: int
+) -> None:
     src = tmp_path / "in" / "photo.jpg"
     before = make_jpeg_with_exif(make_photo, src, orientation)
     r = cli("run", src, "-o", tmp_path / "out")
@@ -127,7 +133,9 @@ def test_exif_round_trip_every_orientation(cli: Any, tmp_path: Path, make_photo:
 
 
 @pytest.mark.parametrize("fmt", ["png", "tiff", "webp"])
-def test_exif_round_trip_format_conversions(cli: Any, tmp_path: Path, make_photo: Any, fmt: str) -> None:
+def test_exif_round_trip_format_conversions(
+    cli: Any, tmp_path: Path, make_photo: Any, fmt: str
+) -> None:
     src = tmp_path / "in" / "photo.jpg"
     before = make_jpeg_with_exif(make_photo, src, 6)
     r = cli("run", src, "-o", tmp_path / "out", "--format", fmt)
@@ -166,7 +174,9 @@ def p3_icc() -> bytes:
         return b"XYZ \0\0\0\0" + b"".join(_s15(c) for c in v)
 
     text = b"Test P3\0"
-    desc = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 8 + b"\0\0\0" + b"\0" * 67
+    desc = (
+        b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 8 + b"\0\0\0" + b"\0" * 67
+    )
     curv = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(2.2 * 256)) + b"\0\0"
     tags = [
         (b"desc", desc),
@@ -186,7 +196,12 @@ def p3_icc() -> bytes:
         table += sig + struct.pack(">II", offset + len(data), len(body))
         data += body
     data += b"\0" * (-len(data) % 4)
-    header = struct.pack(">I", offset + len(data)) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+    header = (
+        struct.pack(">I", offset + len(data))
+        + b"lcms"
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+    )
     header += b"\0" * 12 + b"acsp" + b"APPL" + b"\0" * 24
     header += _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"lcms" + b"\0" * 44
     assert len(header) == 128
@@ -199,7 +214,9 @@ def srgb_icc() -> bytes:
 
 @pytest.mark.parametrize("profile", ["srgb", "p3"])
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "tiff", "webp"])
-def test_icc_profile_round_trip(cli: Any, tmp_path: Path, make_photo: Any, profile: str, fmt: str) -> None:
+def test_icc_profile_round_trip(
+    cli: Any, tmp_path: Path, make_photo: Any, profile: str, fmt: str
+) -> None:
     icc = srgb_icc() if profile == "srgb" else p3_icc()
     # moderate saturation: every colour is inside sRGB (the decoder works in sRGB)
     px = np.asarray(Image.open(make_photo(tmp_path / "seed.png", seed=5))) // 2 + 64
@@ -226,7 +243,11 @@ def test_icc_profile_round_trip(cli: Any, tmp_path: Path, make_photo: Any, profi
 
 @pytest.mark.parametrize("suffix", [".png", ".tif", ".webp"])
 def test_alpha_kept(cli: Any, tmp_path: Path, make_photo: Any, suffix: str) -> None:
-    src = make_photo(tmp_path / "in" / f"a{suffix}", mode="RGBA", **({"lossless": True} if suffix == ".webp" else {}))
+    src = make_photo(
+        tmp_path / "in" / f"a{suffix}",
+        mode="RGBA",
+        **({"lossless": True} if suffix == ".webp" else {}),
+    )
     r = cli("run", src, "-o", tmp_path / "out")
     assert r.exit_code == 0, r.output
     with Image.open(src) as a, Image.open(tmp_path / "out" / f"a{suffix}") as b:

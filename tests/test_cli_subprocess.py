@@ -59,7 +59,9 @@ def test_inference_without_torch(tmp_path: Path, make_photo: Any) -> None:
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(BLOCK_TORCH)
     env = _env(PYTHONPATH=os.pathsep.join([str(blocker), os.environ.get("PYTHONPATH", "")]))
-    probe = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True
+    )
     assert probe.returncode != 0 and "blocked" in probe.stderr  # the blocker is active
     src = make_photo(tmp_path / "in" / "photo.jpg", w=128, h=96)
     out = tmp_path / "out"
@@ -86,12 +88,25 @@ def test_sigkill_then_rerun(tmp_path: Path, make_photo: Any) -> None:
     interrupted = 0
     for it in range(3):
         out = tmp_path / f"out{it}"
-        cmd = [sys.executable, "-m", "photoenhance.cli", "run", str(src), "-o", str(out), "-q", "--format", "png"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "photoenhance.cli",
+            "run",
+            str(src),
+            "-o",
+            str(out),
+            "-q",
+            "--format",
+            "png",
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(rng.uniform(0.4, 1.6))  # a whole run takes ~2 s: mostly mid-batch
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        visible = [p for p in out.rglob("*.png") if not p.name.startswith(".")] if out.exists() else []
+        visible = (
+            [p for p in out.rglob("*.png") if not p.name.startswith(".")] if out.exists() else []
+        )
         for p in visible:
             assert is_complete_image(p), f"iteration {it}: {p} is visible but incomplete"
         interrupted += len(visible) < len(names)

@@ -89,7 +89,12 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
     ] = False,
 ) -> None:
     """Enhance phone photos with a small INT8 network, keeping all their metadata."""
@@ -132,7 +137,9 @@ def _build_run_config(
             format=None if fmt == "same" else fmt,
             quality=quality if quality is not None else defaults.quality,
             model=model if model is not None else defaults.model,
-            strength=strength if strength is not None else (defaults.strength if defaults.strength is not None else 1.0),
+            strength=strength
+            if strength is not None
+            else (defaults.strength if defaults.strength is not None else 1.0),
             tile=tile if tile is not None else (defaults.tile or DEFAULT_TILE),
             threads=threads if threads is not None else defaults.threads,
             overwrite=overwrite,
@@ -174,55 +181,94 @@ def _summary(console: Console, result: BatchResult) -> None:
 def run_command(
     inputs: Annotated[
         list[Path],
-        typer.Argument(help="Photos and/or folders to enhance.", show_default=False, metavar="INPUT"),
+        typer.Argument(
+            help="Photos and/or folders to enhance.", show_default=False, metavar="INPUT"
+        ),
     ],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Output folder (mirrors the input tree). \\[default: ./enhanced]", show_default=False),
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output folder (mirrors the input tree). \\[default: ./enhanced]",
+            show_default=False,
+        ),
     ] = None,
     recursive: Annotated[
         bool, typer.Option("--recursive/--no-recursive", help="Walk sub-folders of input folders.")
     ] = True,
     format: Annotated[
         str | None,
-        typer.Option("--format", help="Output format: same|jpeg|png|tiff|webp. \\[default: same]", show_default=False),
+        typer.Option(
+            "--format",
+            help="Output format: same|jpeg|png|tiff|webp. \\[default: same]",
+            show_default=False,
+        ),
     ] = None,
     quality: Annotated[
         int | None,
-        typer.Option("--quality", help="JPEG/WebP quality 1-100. \\[default: about the original's]", show_default=False),
+        typer.Option(
+            "--quality",
+            help="JPEG/WebP quality 1-100. \\[default: about the original's]",
+            show_default=False,
+        ),
     ] = None,
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="ONNX model to use. \\[default: the bundled INT8 model]", show_default=False),
+        typer.Option(
+            "--model",
+            help="ONNX model to use. \\[default: the bundled INT8 model]",
+            show_default=False,
+        ),
     ] = None,
     strength: Annotated[
         float | None,
-        typer.Option("--strength", help="Effect strength 0..1. \\[default: 1.0]", show_default=False),
+        typer.Option(
+            "--strength", help="Effect strength 0..1. \\[default: 1.0]", show_default=False
+        ),
     ] = None,
     tile: Annotated[
         int | None,
-        typer.Option("--tile", help="Inference tile size in pixels. \\[default: 1024]", show_default=False),
+        typer.Option(
+            "--tile", help="Inference tile size in pixels. \\[default: 1024]", show_default=False
+        ),
     ] = None,
     threads: Annotated[
         int | None,
-        typer.Option("--threads", help="Inference threads. \\[default: all cores]", show_default=False),
+        typer.Option(
+            "--threads", help="Inference threads. \\[default: all cores]", show_default=False
+        ),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Redo outputs that already exist (default: skip complete ones).")
+        bool,
+        typer.Option(
+            "--overwrite", help="Redo outputs that already exist (default: skip complete ones)."
+        ),
     ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the plan on stdout; write nothing.")
     ] = False,
     report: Annotated[
         Path | None,
-        typer.Option("--report", help="Write a JSON report (per file + summary) to this file.", show_default=False),
+        typer.Option(
+            "--report",
+            help="Write a JSON report (per file + summary) to this file.",
+            show_default=False,
+        ),
     ] = None,
     compare: Annotated[
         Path | None,
-        typer.Option("--compare", help="Write a before/after JPEG per photo to this folder.", show_default=False),
+        typer.Option(
+            "--compare",
+            help="Write a before/after JPEG per photo to this folder.",
+            show_default=False,
+        ),
     ] = None,
     max_megapixels: Annotated[
-        float, typer.Option("--max-megapixels", help="Refuse inputs larger than this (decompression bombs).")
+        float,
+        typer.Option(
+            "--max-megapixels", help="Refuse inputs larger than this (decompression bombs)."
+        ),
     ] = 200.0,
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="No progress, warnings or summary; errors only.")
@@ -240,7 +286,11 @@ def run_command(
     )  # fmt: skip
     if config.output_dir.exists() and not config.output_dir.is_dir():
         _fail(f"--output {config.output_dir} exists and is not a folder")
-    if config.compare_dir is not None and config.compare_dir.exists() and not config.compare_dir.is_dir():
+    if (
+        config.compare_dir is not None
+        and config.compare_dir.exists()
+        and not config.compare_dir.is_dir()
+    ):
         _fail(f"--compare {config.compare_dir} exists and is not a folder")
     console = _stderr()
     progress = Progress(
@@ -311,7 +361,11 @@ def run_command(
 def info_command(
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="ONNX model to describe. \\[default: the bundled INT8 model]", show_default=False),
+        typer.Option(
+            "--model",
+            help="ONNX model to describe. \\[default: the bundled INT8 model]",
+            show_default=False,
+        ),
     ] = None,
     threads: Annotated[
         int | None, typer.Option("--threads", help="Inference threads.", show_default=False)
@@ -335,7 +389,11 @@ def info_command(
         _fail(f"--threads must be at least 1, got {threads}")
     cache = cache_dir()
     try:
-        enhancer = Enhancer(InferenceConfig(model=model, tile=cfg.run.tile or DEFAULT_TILE, threads=threads, cache_dir=cache))
+        enhancer = Enhancer(
+            InferenceConfig(
+                model=model, tile=cfg.run.tile or DEFAULT_TILE, threads=threads, cache_dir=cache
+            )
+        )
     except ModelLoadError as exc:
         _fail(f"cannot load model: {exc}")
     info = enhancer.info

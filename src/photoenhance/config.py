@@ -186,8 +186,7 @@ def load_config(path: Path | None = None) -> UserConfig:
     unknown = sorted(set(data) - KNOWN_SECTIONS)
     if unknown:
         raise ConfigError(
-            f"{file}: unknown setting(s) {', '.join(unknown)}; "
-            f"put run options in a [run] table"
+            f"{file}: unknown setting(s) {', '.join(unknown)}; put run options in a [run] table"
         )
     run = _run_defaults(file, data["run"]) if "run" in data else RunDefaults()
     return UserConfig(path=file, exists=True, run=run)

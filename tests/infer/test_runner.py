@@ -36,7 +36,9 @@ def P(*parts: str) -> list[Path]:
 
 
 def test_names_kept_when_format_same() -> None:
-    assert assign_outputs(P("a.jpg", "a.png", "sub/a.JPG"), None) == P("a.jpg", "a.png", "sub/a.JPG")
+    assert assign_outputs(P("a.jpg", "a.png", "sub/a.JPG"), None) == P(
+        "a.jpg", "a.png", "sub/a.JPG"
+    )
 
 
 def test_format_changes_extension_only_when_needed() -> None:
@@ -54,7 +56,9 @@ def test_unchanged_name_wins_then_old_extension_then_counter() -> None:
 def test_case_insensitive_and_unicode_normalised() -> None:
     nfd = unicodedata.normalize("NFD", "é.jpg")
     nfc = unicodedata.normalize("NFC", "é.jpg")
-    assert assign_outputs(P("A.jpg", "a.jpg", nfc, nfd), None) == P("A.jpg", "a-2.jpg", nfc, unicodedata.normalize("NFD", "é-2.jpg"))
+    assert assign_outputs(P("A.jpg", "a.jpg", nfc, nfd), None) == P(
+        "A.jpg", "a-2.jpg", nfc, unicodedata.normalize("NFD", "é-2.jpg")
+    )
 
 
 def test_file_may_not_take_a_folders_name() -> None:
@@ -63,7 +67,9 @@ def test_file_may_not_take_a_folders_name() -> None:
 
 
 def test_counter_skips_names_that_other_inputs_own() -> None:
-    assert assign_outputs(P("a.png", "a.jpg", "a-2.jpg"), "jpeg") == P("a.png.jpg", "a.jpg", "a-2.jpg")
+    assert assign_outputs(P("a.png", "a.jpg", "a-2.jpg"), "jpeg") == P(
+        "a.png.jpg", "a.jpg", "a-2.jpg"
+    )
     got = assign_outputs(P("d1/a.jpg", "d2/a.jpg", "a-2.jpg"), None)
     assert got == P("d1/a.jpg", "d2/a.jpg", "a-2.jpg")
 
@@ -113,7 +119,9 @@ def test_run_config_rejects_bad_values(kwargs: dict[str, Any]) -> None:
 
 def test_run_config_inference_config() -> None:
     cfg = RunConfig(tile=2048, threads=2, cache_dir=Path("/c"), model=Path("/m.onnx"))
-    assert cfg.inference_config() == InferenceConfig(model=Path("/m.onnx"), tile=2048, threads=2, cache_dir=Path("/c"))
+    assert cfg.inference_config() == InferenceConfig(
+        model=Path("/m.onnx"), tile=2048, threads=2, cache_dir=Path("/c")
+    )
     assert RunConfig().tile == 1024
 
 
@@ -126,7 +134,9 @@ def test_no_inputs(tmp_path: Path) -> None:
 def test_compare_folder_is_not_an_input(tmp_path: Path, make_photo: Any) -> None:
     make_photo(tmp_path / "in" / "a.jpg")
     make_photo(tmp_path / "in" / "cmp" / "a.jpg.compare.jpg")
-    plan = plan_batch([tmp_path / "in"], RunConfig(output_dir=tmp_path / "o", compare_dir=tmp_path / "in" / "cmp"))
+    plan = plan_batch(
+        [tmp_path / "in"], RunConfig(output_dir=tmp_path / "o", compare_dir=tmp_path / "in" / "cmp")
+    )
     assert [p.input.name for p in plan.files] == ["a.jpg"]
 
 
@@ -150,7 +160,12 @@ def test_run_batch_results_and_progress(photos: Path, tmp_path: Path, enhancer: 
     stale = tmp_path / "out" / ".p0.png.photoenhance-tmp-0123456789ab"
     stale.parent.mkdir()
     stale.write_bytes(b"partial")
-    res = run_batch([photos], RunConfig(output_dir=tmp_path / "out"), enhancer=enhancer, on_progress=events.append)
+    res = run_batch(
+        [photos],
+        RunConfig(output_dir=tmp_path / "out"),
+        enhancer=enhancer,
+        on_progress=events.append,
+    )
     assert not stale.exists()  # leftovers of a killed run are removed at start
     assert [f.input.name for f in res.files] == [f"p{i}.png" for i in range(6)]
     assert (res.ok, res.skipped, res.failed) == (6, 0, 0)
@@ -163,7 +178,9 @@ def test_run_batch_results_and_progress(photos: Path, tmp_path: Path, enhancer: 
 
 
 def test_dry_run_needs_no_session_and_writes_nothing(photos: Path, tmp_path: Path) -> None:
-    res = run_batch([photos], RunConfig(output_dir=tmp_path / "out", dry_run=True, compare_dir=tmp_path / "c"))
+    res = run_batch(
+        [photos], RunConfig(output_dir=tmp_path / "out", dry_run=True, compare_dir=tmp_path / "c")
+    )
     assert res.dry_run and res.planned == 6
     assert not (tmp_path / "out").exists() and not (tmp_path / "c").exists()
     assert res.model is not None
@@ -185,7 +202,9 @@ class SlowEnhancer:
     def provider(self) -> str:
         return self.real.provider
 
-    def enhance(self, rgb: np.ndarray, *, strength: float = 1.0, out: np.ndarray | None = None, **_: Any) -> np.ndarray:
+    def enhance(
+        self, rgb: np.ndarray, *, strength: float = 1.0, out: np.ndarray | None = None, **_: Any
+    ) -> np.ndarray:
         if rgb.shape[1] == self.fail_width:
             raise RuntimeError("onnxruntime exploded")
         time.sleep(self.delay)
@@ -193,19 +212,25 @@ class SlowEnhancer:
         return rgb
 
 
-def test_inference_failure_affects_only_that_photo(tmp_path: Path, make_photo: Any, enhancer: Enhancer) -> None:
+def test_inference_failure_affects_only_that_photo(
+    tmp_path: Path, make_photo: Any, enhancer: Enhancer
+) -> None:
     make_photo(tmp_path / "in" / "a.png", w=64, h=48)
     make_photo(tmp_path / "in" / "b.png", w=72, h=48)
     make_photo(tmp_path / "in" / "c.png", w=64, h=48)
     fake: Any = SlowEnhancer(enhancer, fail_width=72)
     res = run_batch([tmp_path / "in"], RunConfig(output_dir=tmp_path / "out"), enhancer=fake)
     status = {f.input.name: (f.status, f.error) for f in res.files}
-    assert status["b.png"][0] == Status.ERROR and "onnxruntime exploded" in (status["b.png"][1] or "")
+    assert status["b.png"][0] == Status.ERROR and "onnxruntime exploded" in (
+        status["b.png"][1] or ""
+    )
     assert status["a.png"] == (Status.OK, None) and status["c.png"] == (Status.OK, None)
     assert not (tmp_path / "out" / "b.png").exists()
 
 
-def test_pipeline_overlaps_and_bounds_memory(photos: Path, tmp_path: Path, enhancer: Enhancer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipeline_overlaps_and_bounds_memory(
+    photos: Path, tmp_path: Path, enhancer: Enhancer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Decode, inference and encode run concurrently; at most max_in_flight photos live."""
     alive = 0
     peak = 0
@@ -239,15 +264,21 @@ def test_pipeline_overlaps_and_bounds_memory(photos: Path, tmp_path: Path, enhan
     assert elapsed < 6 * 0.3 * 0.75, f"no overlap: {elapsed:.2f}s for 6 x (3 x 0.1 s)"
 
     alive = peak = 0
-    res = run_batch([photos], RunConfig(output_dir=tmp_path / "out1", max_in_flight=1), enhancer=fake)
+    res = run_batch(
+        [photos], RunConfig(output_dir=tmp_path / "out1", max_in_flight=1), enhancer=fake
+    )
     assert res.ok == 6 and peak == 1
 
 
-def test_write_warnings_are_reported_per_file(photos: Path, tmp_path: Path, enhancer: Enhancer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_warnings_are_reported_per_file(
+    photos: Path, tmp_path: Path, enhancer: Enhancer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_write = runner.write_image
 
     def write(dst: Path, source: Any, rgb: Any, **kw: Any) -> None:
-        logging.getLogger("photoenhance.io").warning("%s: %s", source.path, f"note for {source.path.name}")
+        logging.getLogger("photoenhance.io").warning(
+            "%s: %s", source.path, f"note for {source.path.name}"
+        )
         real_write(dst, source, rgb, **kw)
 
     monkeypatch.setattr(runner, "write_image", write)
@@ -257,6 +288,10 @@ def test_write_warnings_are_reported_per_file(photos: Path, tmp_path: Path, enha
 
 
 def test_in_place_output_is_complete(photos: Path, tmp_path: Path, enhancer: Enhancer) -> None:
-    res = run_batch([photos / "p0.png"], RunConfig(output_dir=tmp_path / "o", compare_dir=tmp_path / "c"), enhancer=enhancer)
+    res = run_batch(
+        [photos / "p0.png"],
+        RunConfig(output_dir=tmp_path / "o", compare_dir=tmp_path / "c"),
+        enhancer=enhancer,
+    )
     assert res.files[0].compare is not None and is_complete_image(res.files[0].compare)
     assert is_complete_image(tmp_path / "o" / "p0.png")

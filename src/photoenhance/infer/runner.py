@@ -158,7 +158,9 @@ class RunConfig:
     def __post_init__(self) -> None:
         """Validate values (raises ``ValueError`` with a message naming the option)."""
         if self.format is not None and self.format not in WRITE_FORMATS:
-            raise ValueError(f"--format must be one of same, {', '.join(WRITE_FORMATS)}; got {self.format!r}")
+            raise ValueError(
+                f"--format must be one of same, {', '.join(WRITE_FORMATS)}; got {self.format!r}"
+            )
         if self.quality is not None and not 1 <= self.quality <= 100:
             raise ValueError(f"--quality must be within 1..100, got {self.quality}")
         if not (isinstance(self.strength, int | float) and 0.0 <= self.strength <= 1.0):
@@ -168,7 +170,9 @@ class RunConfig:
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"--threads must be at least 1, got {self.threads}")
         if not (self.max_megapixels > 0 and math.isfinite(self.max_megapixels)):
-            raise ValueError(f"--max-megapixels must be a positive number, got {self.max_megapixels}")
+            raise ValueError(
+                f"--max-megapixels must be a positive number, got {self.max_megapixels}"
+            )
         if self.compare_size < 16:
             raise ValueError(f"compare_size must be at least 16, got {self.compare_size}")
         if self.max_in_flight < 1:
@@ -398,7 +402,9 @@ def plan_batch(inputs: Sequence[Path], config: RunConfig) -> BatchPlan:
     Raises:
         NoInputsError: nothing to process was found (``problems`` lists the reasons).
     """
-    walk = walk_inputs([Path(p) for p in inputs], output_dir=config.output_dir, recursive=config.recursive)
+    walk = walk_inputs(
+        [Path(p) for p in inputs], output_dir=config.output_dir, recursive=config.recursive
+    )
     files = list(walk.files)
     compare_real = _resolve(config.compare_dir) if config.compare_dir is not None else None
     if compare_real is not None:  # never treat earlier compare images as inputs
@@ -411,12 +417,18 @@ def plan_batch(inputs: Sequence[Path], config: RunConfig) -> BatchPlan:
     planned: list[PlannedFile] = []
     for f, rel in zip(files, outputs, strict=True):
         dst = config.output_dir / rel
-        cmp = config.compare_dir / rel.with_name(rel.name + COMPARE_SUFFIX) if config.compare_dir else None
+        cmp = (
+            config.compare_dir / rel.with_name(rel.name + COMPARE_SUFFIX)
+            if config.compare_dir
+            else None
+        )
         error = None
         for target in (dst, cmp):
             if target is not None and os.path.lexists(target) and _resolve(target) in real_inputs:
                 error = f"output {target} is an input file; refusing to overwrite an input"
-        planned.append(PlannedFile(0, f.path, None if error else dst, None if error else cmp, error))
+        planned.append(
+            PlannedFile(0, f.path, None if error else dst, None if error else cmp, error)
+        )
     planned.extend(PlannedFile(0, p, None, None, reason) for p, reason in walk.problems)
     return BatchPlan(tuple(replace(p, index=i) for i, p in enumerate(planned)))
 
@@ -452,7 +464,9 @@ def _write_compare(path: Path, before: Image.Image, after: Image.Image, orientat
         before = before.transpose(_ORIENT_TRANSPOSE[orientation])
         after = after.transpose(_ORIENT_TRANSPOSE[orientation])
     gap = 8
-    canvas = Image.new("RGB", (before.width + gap + after.width, max(before.height, after.height)), (255, 255, 255))
+    canvas = Image.new(
+        "RGB", (before.width + gap + after.width, max(before.height, after.height)), (255, 255, 255)
+    )
     canvas.paste(before, (0, 0))
     canvas.paste(after, (before.width + gap, 0))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -489,7 +503,9 @@ class _WarningCapture(logging.Handler):
         if sink is None:
             return
         args = record.args if isinstance(record.args, tuple) else ()
-        sink.append(str(args[1]) if len(args) == 2 and isinstance(args[0], Path) else record.getMessage())
+        sink.append(
+            str(args[1]) if len(args) == 2 and isinstance(args[0], Path) else record.getMessage()
+        )
 
 
 def _one_line(text: str) -> str:
@@ -514,7 +530,13 @@ class _Pipeline:
 
     _DONE = object()
 
-    def __init__(self, plan: BatchPlan, config: RunConfig, enhancer: Enhancer, on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self,
+        plan: BatchPlan,
+        config: RunConfig,
+        enhancer: Enhancer,
+        on_progress: ProgressCallback | None,
+    ) -> None:
         self.plan = plan
         self.config = config
         self.enhancer = enhancer
@@ -540,7 +562,9 @@ class _Pipeline:
         if release:
             self.slots.release()
 
-    def error(self, item: PlannedFile, reason: str, seconds: float = 0.0, mp: float | None = None) -> FileResult:
+    def error(
+        self, item: PlannedFile, reason: str, seconds: float = 0.0, mp: float | None = None
+    ) -> FileResult:
         return FileResult(item.input, item.output, Status.ERROR, reason, seconds, mp)
 
     # -- stage 1: skip check + decode (reader thread)
@@ -617,7 +641,14 @@ class _Pipeline:
                 loaded.warnings.append(f"compare image not written: {_describe(exc)}")
         seconds = loaded.seconds + time.perf_counter() - t0
         return FileResult(
-            item.input, item.output, Status.OK, None, seconds, image.megapixels, tuple(loaded.warnings), compare
+            item.input,
+            item.output,
+            Status.OK,
+            None,
+            seconds,
+            image.megapixels,
+            tuple(loaded.warnings),
+            compare,
         )
 
     def writer(self) -> None:
@@ -629,7 +660,9 @@ class _Pipeline:
             try:
                 result = self.write(loaded)
             except Exception as exc:
-                result = self.error(loaded.item, _describe(exc), loaded.seconds, loaded.image.megapixels)
+                result = self.error(
+                    loaded.item, _describe(exc), loaded.seconds, loaded.image.megapixels
+                )
             self.finish(result, loaded.item.index, release=True)
 
     def run(self) -> dict[int, FileResult]:
@@ -653,7 +686,9 @@ class _Pipeline:
                 except Exception as exc:
                     reason = f"inference failed: {_describe(exc)}"
                     mp = loaded.image.megapixels
-                    self.finish(self.error(loaded.item, reason, loaded.seconds, mp), index, release=True)
+                    self.finish(
+                        self.error(loaded.item, reason, loaded.seconds, mp), index, release=True
+                    )
                     continue
                 self.write_q.put(loaded)
         finally:
@@ -701,11 +736,19 @@ def run_batch(
         for item in plan.files:
             if item.error is not None or item.output is None:
                 results.append(FileResult(item.input, item.output, Status.ERROR, item.error))
-            elif not config.overwrite and os.path.lexists(item.output) and is_complete_image(item.output):
+            elif (
+                not config.overwrite
+                and os.path.lexists(item.output)
+                and is_complete_image(item.output)
+            ):
                 results.append(FileResult(item.input, item.output, Status.SKIPPED))
             else:
-                results.append(FileResult(item.input, item.output, Status.PLANNED, compare=item.compare))
-        return BatchResult(tuple(results), time.perf_counter() - start, config.output_dir, True, info, None)
+                results.append(
+                    FileResult(item.input, item.output, Status.PLANNED, compare=item.compare)
+                )
+        return BatchResult(
+            tuple(results), time.perf_counter() - start, config.output_dir, True, info, None
+        )
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
     for folder in (config.output_dir, config.compare_dir):
@@ -715,7 +758,14 @@ def run_batch(
         on_progress(BatchProgress(0, len(plan.files), 0.0))
     done = _Pipeline(plan, config, enhancer, on_progress).run()
     files = tuple(done[p.index] for p in plan.files)
-    return BatchResult(files, time.perf_counter() - start, config.output_dir, False, enhancer.info, enhancer.provider)
+    return BatchResult(
+        files,
+        time.perf_counter() - start,
+        config.output_dir,
+        False,
+        enhancer.info,
+        enhancer.provider,
+    )
 
 
 def write_report(result: BatchResult, path: Path) -> None:
@@ -739,4 +789,3 @@ def write_report(result: BatchResult, path: Path) -> None:
 def runtime_versions() -> dict[str, str]:
     """Versions relevant to inference (for ``photoenhance info``)."""
     return {"photoenhance": __version__, "onnxruntime": ort.__version__, "numpy": np.__version__}
-
