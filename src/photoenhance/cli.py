@@ -423,6 +423,159 @@ def info_command(
 # --------------------------------------------------------------------------- entry point
 
 
+@app.command("train")
+def train_command(
+    pairs: Annotated[
+        Path | None, typer.Option("--pairs", help="Phone/DSLR pairs (DPED layout or input/target).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder (model.onnx, checkpoint, report).")] = Path(
+        "photoenhance-model"
+    ),
+    steps: Annotated[int, typer.Option("--steps", help="FP32 training steps.")] = 2000,
+    qat_steps: Annotated[int, typer.Option("--qat-steps", help="Quantization-aware steps after FP32.")] = 600,
+    epochs: Annotated[
+        float | None, typer.Option("--epochs", help="Set --steps from epochs over the training pairs.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 16,
+    patch_size: Annotated[int, typer.Option("--patch-size")] = 96,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate of the FP32 phase.")] = 5e-4,
+    qat_lr: Annotated[float, typer.Option("--qat-lr")] = 5e-5,
+    init: Annotated[
+        str, typer.Option("--from", help="Start from: bundled | scratch | PATH to a checkpoint.")
+    ] = "bundled",
+    size: Annotated[str, typer.Option("--size", help="Architecture for --from scratch.")] = "small",
+    val_pairs: Annotated[Path | None, typer.Option("--val-pairs", help="Validation pairs.")] = None,
+    val_fraction: Annotated[
+        float, typer.Option("--val-fraction", help="Held-out share when no --val-pairs (fixed by name hash).")
+    ] = 0.15,
+    synthetic: Annotated[
+        Path | None, typer.Option("--synthetic", help="Folder of clean photos for synthetic pairs.")
+    ] = None,
+    synthetic_fraction: Annotated[float, typer.Option("--synthetic-fraction")] = 0.0,
+    synthetic_tone: Annotated[
+        bool, typer.Option("--synthetic-tone/--synthetic-detail", help="Synthetic tone/colour shifts too.")
+    ] = False,
+    resize_target: Annotated[bool, typer.Option("--resize-target", help="Resize targets to input size.")] = False,
+    eval_every: Annotated[int, typer.Option("--eval-every")] = 200,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every")] = 200,
+    device: Annotated[str, typer.Option("--device", help="cpu | cuda | auto.")] = "auto",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    threads: Annotated[int | None, typer.Option("--threads")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue OUT/last.pt exactly.")] = False,
+) -> None:
+    """Fine-tune with quantization-aware training and export a new INT8 model."""
+    try:
+        from photoenhance.train.loop import StepEvent, TrainConfig, TrainError, train
+    except ImportError:
+        _fail("training needs torch: pip install 'photoenhance[train]'")
+    if pairs is None and synthetic is None:
+        _fail("give --pairs DIR (and/or --synthetic DIR)")
+    if epochs is not None:
+        from photoenhance.data.pairs import PairDataError, find_pairs
+
+        try:
+            n = len(find_pairs(pairs).pairs) if pairs is not None else 0
+        except PairDataError as exc:
+            _fail(str(exc))
+        steps = max(1, round(epochs * n * (1 - val_fraction) / batch_size))
+    cfg = TrainConfig(
+        out=out, pairs=pairs, val_pairs=val_pairs, val_fraction=val_fraction, synthetic=synthetic,
+        synthetic_fraction=synthetic_fraction, synthetic_tone=synthetic_tone,
+        resize_target=resize_target, init=init, size=size, steps=steps, qat_steps=qat_steps,
+        batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr, eval_every=eval_every,
+        checkpoint_every=checkpoint_every, device=device, seed=seed, threads=threads, resume=resume,
+    )
+    console = _stderr()
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}  val PSNR {task.fields[psnr]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    task: TaskID | None = None
+
+    def on_event(e: StepEvent) -> None:
+        nonlocal task
+        if task is None:
+            task = progress.add_task("train", total=e.total, loss=e.loss, psnr="-")
+        psnr = "-" if e.val_psnr is None else f"{e.val_psnr:.2f} dB (best {e.best_psnr:.2f})"
+        progress.update(task, completed=e.step, description=e.phase, loss=e.loss, psnr=psnr)
+
+    try:
+        with progress:
+            result = train(cfg, on_event=on_event)
+    except TrainError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        console.print("interrupted: continue with --resume")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    for problem in result.data.get("problems", []):
+        _warning_line(console, "data", problem)
+    out_console = _stdout()
+    for p in (result.best_fp32, result.best_qat):
+        if p is not None:
+            out_console.print(
+                f"best {p.phase.upper():4s} step {p.step:5d}: val PSNR {p.psnr:.2f} dB, SSIM {p.ssim:.4f}"
+            )
+    out_console.print(f"wrote {out / 'model.onnx'} (use: photoenhance run --model {out / 'model.onnx'})")
+
+
+@app.command("eval")
+def eval_command(
+    pairs: Annotated[Path, typer.Option("--pairs", help="Phone/DSLR pairs to evaluate on.")],
+    model: Annotated[Path | None, typer.Option("--model", help="INT8 model (default: bundled).")] = None,
+    fp32: Annotated[
+        Path | None, typer.Option("--fp32", help="FP32 model (default: the one next to --model).")
+    ] = None,
+    calib: Annotated[
+        Path | None, typer.Option("--calib", help="PTQ calibration images/pairs (not the eval set).")
+    ] = None,
+    ptq: Annotated[bool, typer.Option("--ptq/--no-ptq", help="Include the PTQ-INT8 baseline.")] = True,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write one JSON row per model.")] = None,
+    per_pair: Annotated[Path | None, typer.Option("--per-pair", help="Write per-pair CSV.")] = None,
+    resize_target: Annotated[bool, typer.Option("--resize-target")] = False,
+    threads: Annotated[int | None, typer.Option("--threads")] = None,
+) -> None:
+    """PSNR/SSIM of identity, FP32, QAT-INT8 and PTQ-INT8 side by side (no torch needed)."""
+    import json
+
+    from rich.table import Table
+
+    from photoenhance.evaluate import EvalConfig, EvalError, evaluate, write_per_pair_csv
+
+    cfg = EvalConfig(pairs=pairs, model=model, fp32=fp32, calib=calib, ptq=ptq,
+                     resize_target=resize_target, threads=threads)
+    try:
+        result = evaluate(cfg)
+    except EvalError as exc:
+        _fail(str(exc))
+    err = _stderr()
+    for problem in result.problems:
+        _warning_line(err, "data", problem)
+    for note in result.notes:
+        err.print(f"note: {note}")
+    table = Table(title=f"{pairs} — {len(result.pair_names)} pairs; PTQ calibration: {result.calibration}")
+    for col in ("model", "PSNR (dB)", "SSIM", "seconds"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for r in result.rows:
+        table.add_row(r.name, f"{r.psnr:.2f}", f"{r.ssim:.4f}", f"{r.seconds:.1f}")
+    _stdout().print(table)
+    if json_path is not None:
+        rows = [
+            {"model": r.name, "psnr": r.psnr, "ssim": r.ssim, "pairs": r.pairs, "path": r.model}
+            for r in result.rows
+        ]
+        json_path.write_text(json.dumps({"pairs": str(pairs), "calibration": result.calibration,
+                                         "rows": rows}, indent=2))
+    if per_pair is not None:
+        write_per_pair_csv(result, per_pair)
+
+
+
 def main() -> None:
     """Console-script entry point (``photoenhance``)."""
     try:

@@ -121,3 +121,16 @@ def test_model_errors_are_clear(tmp_path: Path) -> None:
         Enhancer(InferenceConfig(model=bad))
     info = read_model_info(bundled_model_path())
     assert info.precision == "int8-qat" and info.halo >= 74 and info.params > 0
+
+
+def test_extended_range_input_keeps_out_of_gamut_values() -> None:
+    """Wide-gamut photos arrive as extended-range sRGB: the network sees the clipped image
+    and its change is added to the unclipped values."""
+    img = np.full((24, 24, 3), 0.5, np.float32)
+    img[:12, :, 0] = 1.3  # out of the sRGB gamut
+    img[12:, :, 2] = -0.2
+    enh = Enhancer(InferenceConfig())
+    np.testing.assert_array_equal(enh.enhance(img, strength=0.0), img)
+    clipped = np.clip(img, 0, 1)
+    delta = enh.enhance(clipped) - clipped
+    np.testing.assert_allclose(enh.enhance(img), img + delta, atol=1e-6)

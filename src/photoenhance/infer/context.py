@@ -34,7 +34,9 @@ def _pool_axis(a: np.ndarray, axis: int, out: int) -> np.ndarray:
 def context_thumbnail(rgb: np.ndarray, size: int = CONTEXT_SIZE) -> np.ndarray:
     """``(H, W, 3)`` float32 in [0, 1] → ``(1, 3, size, size)`` float32 thumbnail.
 
-    Works in row bands so a 48 MP image needs only a few MB of temporary memory.
+    Values are clipped to [0, 1] first (extended-range sRGB from wide-gamut photos), as
+    the network sees them. Works in row bands so a 48 MP image needs only a few MB of
+    temporary memory.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {rgb.shape}")
@@ -42,6 +44,6 @@ def context_thumbnail(rgb: np.ndarray, size: int = CONTEXT_SIZE) -> np.ndarray:
     start, end = _bins(h, size)
     rows = np.empty((size, rgb.shape[1], 3), np.float64)
     for i in range(size):
-        rows[i] = rgb[start[i] : end[i]].astype(np.float64).mean(axis=0)
+        rows[i] = np.clip(rgb[start[i] : end[i]], 0.0, 1.0).astype(np.float64).mean(axis=0)
     thumb = _pool_axis(rows, 1, size)  # (size, size, 3)
     return np.ascontiguousarray(thumb.transpose(2, 0, 1)[None], dtype=np.float32)

@@ -251,11 +251,14 @@ class Enhancer:
         out: np.ndarray | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
-        """Enhance ``rgb`` ``(H, W, 3)`` float32 in [0, 1].
+        """Enhance ``rgb`` ``(H, W, 3)`` float32, sRGB in [0, 1] (extended range allowed).
 
-        The network's change is applied to the full-precision input:
-        ``y = clamp(x + strength * (net(x) - x_8bit), 0, 1)``, so 16-bit inputs keep
-        their precision and ``strength`` blends with the original.
+        The network sees ``x8 = clip(round(255 x) / 255, 0, 1)``; its change is applied to
+        the full-precision input: ``y = x + strength * (net(x8) - x8)``. So 16-bit inputs
+        keep their precision, ``strength`` blends with the original, and extended-range
+        input (a wide-gamut photo converted to sRGB: values may lie outside [0, 1]) keeps
+        its out-of-gamut colours — the output is *not* clipped here; the encoder clips
+        after converting back to the photo's own profile.
         ``out`` may be ``rgb`` itself: tiles are then written back in place, keeping
         only a band of original rows for the halos (bounded memory for huge photos).
         """
@@ -311,13 +314,12 @@ class Enhancer:
         """Run one window and return its ``(ch, cw, 3)`` output core."""
         h, w = rgb.shape[:2]
         window = self._window(rgb, saved, p, h, w)
-        x8 = np.rint(window * 255.0) / 255.0
+        x8 = np.clip(np.rint(window * 255.0) / 255.0, 0.0, 1.0)
         y = self.run_tile(np.ascontiguousarray(x8.transpose(2, 0, 1)[None]), thumb)[0]
         oy, ox = p.cy - p.wy, p.cx - p.wx
         core = y[:, oy : oy + ch, ox : ox + cw].transpose(1, 2, 0)
         x_core = window[oy : oy + ch, ox : ox + cw]
-        res = x_core + strength * (core - x8[oy : oy + ch, ox : ox + cw])
-        return np.clip(res, 0.0, 1.0, out=res)
+        return x_core + strength * (core - x8[oy : oy + ch, ox : ox + cw])
 
     @staticmethod
     def _window(

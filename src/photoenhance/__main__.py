@@ -1,0 +1,5 @@
+"""``python -m photoenhance`` = the ``photoenhance`` command."""
+
+from photoenhance.cli import main
+
+main()
