@@ -147,11 +147,6 @@ def test_exif_round_trip_format_conversions(
         assert_exif_equal(before, after, exact=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="io bug (reported): TIFF output keeps the Exif IFD's Interop pointer (40965) as a "
-    "stale offset, so the Interop IFD is lost (Pillow: 'Tag data larger than file')",
-)
 def test_exif_tiff_interop_ifd(cli: Any, tmp_path: Path, make_photo: Any) -> None:
     src = tmp_path / "in" / "photo.jpg"
     before = make_jpeg_with_exif(make_photo, src, 1)

@@ -13,6 +13,10 @@ from PIL import Image
 # Display P3 colorants adapted to D50 (as in Apple's Display P3 profile).
 P3_XYZ = ((0.5151, 0.2412, -0.0011), (0.2919, 0.6922, 0.0419), (0.1572, 0.0666, 0.7841))
 SRGB_XYZ = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+# Adobe RGB (1998) colorants adapted to D50.
+ADOBE_XYZ = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
+# ICC parametric curve type 3 of the sRGB TRC (Apple's Display P3 uses it too).
+SRGB_PARA = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
 
 
 def smooth_rgb(h: int, w: int, seed: int = 0, lo: float = 0.15, hi: float = 0.85) -> np.ndarray:
@@ -84,14 +88,25 @@ def _s15(v: float) -> bytes:
     return struct.pack(">i", round(v * 65536))
 
 
-def matrix_icc(colorants: tuple[tuple[float, float, float], ...], gamma: float = 2.2, desc: str = "Test P3") -> bytes:
-    """A v2 matrix/TRC RGB display profile written by hand (LittleCMS accepts it)."""
+def matrix_icc(
+    colorants: tuple[tuple[float, float, float], ...],
+    gamma: float = 2.2,
+    desc: str = "Test P3",
+    para: tuple[float, ...] | None = None,
+) -> bytes:
+    """A v2 matrix/TRC RGB display profile written by hand (LittleCMS accepts it).
+
+    ``para``: ICC parametric curve parameters (type 3: g, a, b, c, d) instead of ``gamma``.
+    """
     def xyz(v: tuple[float, float, float]) -> bytes:
         return b"XYZ \0\0\0\0" + b"".join(_s15(c) for c in v)
 
     text = desc.encode("ascii") + b"\0"
     desc_tag = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 4 + b"\0" * 4 + b"\0\0" + b"\0" + b"\0" * 67
     curv = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    if para is not None:
+        ftype = {1: 0, 3: 1, 4: 2, 5: 3, 7: 4}[len(para)]
+        curv = b"para\0\0\0\0" + struct.pack(">HH", ftype, 0) + b"".join(_s15(v) for v in para)
     tags = [
         (b"desc", desc_tag),
         (b"wtpt", xyz((0.9642, 1.0, 0.8249))),

@@ -177,3 +177,96 @@ def test_out_of_range_pixels_clipped(tmp_path: Path) -> None:
     write_image(tmp_path / "o.png", img, bad)
     back = read_image(tmp_path / "o.png")
     assert back.rgb.min() >= 0 and back.rgb.max() <= 1
+
+
+@pytest.mark.parametrize("mode,bits", [("RGB", 8), ("RGB", 16), ("RGBA", 8), ("RGBA", 16), ("L", 8), ("LA", 8), ("I;16", 16)])
+def test_banded_quantise_matches_whole_image_formula(monkeypatch: pytest.MonkeyPatch, mode: str, bits: int) -> None:
+    """Band-wise NaN cleaning + clip + rint is bit-identical to the whole-array formula."""
+    from photoenhance.io import colour
+    from photoenhance.io.decode import LUMA_WEIGHTS
+    from photoenhance.io.encode import OutputPlan, _channels
+
+    monkeypatch.setattr(colour, "_BAND_PIXELS", 7 * 5)  # several bands, one partial
+    rng = np.random.default_rng(2)
+    rgb = (rng.random((23, 7, 3)) * 1.4 - 0.2).astype(np.float32)
+    rgb[0, 0] = [np.nan, np.inf, -np.inf]
+    rgb[5, 3] = [0.5 / 255, 1.5 / 255, 2.5 / 255]  # exact halves: round half to even
+    alpha = rng.random((23, 7)).astype(np.float32)
+    top = 65535 if bits == 16 else 255
+    clean = np.nan_to_num(rgb, nan=0.0, posinf=1.0, neginf=0.0)
+
+    def q(x: np.ndarray, t: int = top) -> np.ndarray:
+        return np.round(np.clip(x, 0.0, 1.0) * t).astype(np.uint16 if t == 65535 else np.uint8)
+
+    got = _channels(rgb, alpha, OutputPlan("png", mode, bits, None, None))
+    if mode in ("L", "LA", "I;16"):
+        want = q(np.tensordot(clean, LUMA_WEIGHTS, axes=([2], [0])))
+        if mode == "LA":
+            want = np.stack([want, q(alpha, 255)], axis=-1)
+    else:
+        want = q(clean)
+        if mode == "RGBA":
+            want = np.concatenate([want, q(alpha)[..., None]], axis=-1)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(rgb[0, 0, 0])  # input untouched
+
+
+def test_thumbnail_from_banded_box_reduce(monkeypatch: pytest.MonkeyPatch) -> None:
+    from photoenhance.io import colour
+    from photoenhance.io.encode import _box_reduce, _thumbnail
+
+    monkeypatch.setattr(colour, "_BAND_PIXELS", 1000)
+    rgb = np.zeros((700, 1300, 3), np.float32)
+    rgb[..., 2] = 1.0
+    rgb[:10] = np.nan
+    small = _box_reduce(rgb, 640)
+    assert small.shape == (350, 650, 3)
+    assert small.min() >= 0.0 and small.max() <= 1.0
+    with Image.open(__import__("io").BytesIO(_thumbnail(rgb))) as t:
+        assert max(t.size) == 160
+        assert np.asarray(t.convert("RGB"))[60:, :, 2].mean() > 240
+
+
+def test_jpeg_written_without_huffman_optimisation(tmp_path: Path) -> None:
+    """Speed: baseline JPEG with standard Huffman tables (same bytes as Pillow's default)."""
+    import io
+
+    src = tmp_path / "x.png"
+    a = smooth_rgb(48, 64)
+    Image.fromarray(a).save(src)
+    img = read_image(src)
+    out = tmp_path / "o.jpg"
+    write_image(out, img, img.rgb, format="jpeg", quality=90)
+    ref, opt = io.BytesIO(), io.BytesIO()
+    Image.fromarray(a).save(ref, "JPEG", quality=90, subsampling=0, optimize=False)
+    Image.fromarray(a).save(opt, "JPEG", quality=90, subsampling=0, optimize=True)
+    with Image.open(out) as o:
+        assert "progressive" not in o.info and "progression" not in o.info
+        assert JpegImagePlugin.get_sampling(o) == 0
+
+    def scan(data: bytes) -> bytes:  # the (single, baseline) scan: SOS header + entropy data
+        return data[data.rindex(b"\xff\xda") :]
+
+    assert scan(out.read_bytes()) == scan(ref.getvalue()) != scan(opt.getvalue())
+
+
+@pytest.mark.parametrize("tagged", [False, True])
+def test_encode_peak_memory_is_a_small_fraction(tmp_path: Path, tagged: bool) -> None:
+    """No full-size float copies while encoding (NaN cleaning/colour/quantise are banded)."""
+    import tracemalloc
+
+    from _iohelpers import P3_XYZ, matrix_icc
+
+    src = tmp_path / "big.png"
+    Image.fromarray(smooth_rgb(1000, 1200)).save(src, **({"icc_profile": matrix_icc(P3_XYZ)} if tagged else {}))
+    img = read_image(src)
+    tracemalloc.start()
+    try:
+        write_image(tmp_path / "o.jpg", img, img.rgb, format="jpeg")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # the 8-bit output buffer (1/4 of the float32 input) plus fixed-size band
+    # temporaries (a few MiB whatever the image size); the old code needed 3-9x the input
+    assert peak < img.rgb.nbytes // 4 + 16 * 2**20, peak / img.rgb.nbytes

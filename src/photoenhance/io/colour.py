@@ -1,10 +1,18 @@
 """Colour management: embedded ICC profile <-> sRGB for float32 pixels.
 
 Matrix/TRC RGB profiles (Display P3, Adobe RGB, ProPhoto, most camera/phone
-profiles) are converted in float64 with numpy, exactly invertible apart from
-clipping colours that lie outside sRGB (unavoidable with sRGB in [0, 1]).  Other RGB
-profiles (LUT based) go through LittleCMS (Pillow's ImageCms) at 8-bit precision,
-with a warning.  sRGB-tagged and untagged images are not converted at all.
+profiles) are converted in float64 with numpy to *extended-range* sRGB: the sRGB
+primaries and transfer curve, with the curve extended sign-symmetrically and beyond
+1 (as in scRGB / Apple's extended sRGB), and **no clipping**.  Colours outside the
+sRGB gamut come out below 0 or above 1; :func:`from_srgb` maps them back exactly,
+so an unchanged wide-gamut photo round-trips to the identity.  Clipping happens only
+when writing, in the target profile's [0, 1] range.
+
+Other RGB profiles (LUT based) go through LittleCMS (Pillow's ImageCms) at 8-bit
+precision, with a warning; that path clips to the sRGB gamut.  sRGB-tagged and
+untagged images are not converted at all.
+
+Conversions run in bands of rows, so the float64 temporaries stay small.
 """
 
 from __future__ import annotations
@@ -38,6 +46,25 @@ def srgb_encode(v: np.ndarray) -> np.ndarray:
     """Linear light [0,1] -> sRGB-encoded [0,1], any shape (input clipped first)."""
     v = np.clip(v, 0.0, 1.0)
     return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055)
+
+
+def srgb_decode_ext(v: np.ndarray) -> np.ndarray:
+    """Extended-range sRGB-encoded -> linear light, any real values, any shape.
+
+    The IEC 61966-2-1 curve on ``|v|`` with the sign of ``v`` (odd-symmetric, as in
+    scRGB/extended sRGB); values above 1 follow the power segment.  Exact inverse of
+    :func:`srgb_encode_ext`.
+    """
+    a = np.abs(v)
+    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
+    return np.copysign(lin, v)
+
+
+def srgb_encode_ext(v: np.ndarray) -> np.ndarray:
+    """Linear light -> extended-range sRGB-encoded, any real values (no clipping)."""
+    a = np.abs(v)
+    enc = np.where(a <= 0.0031308, a * 12.92, 1.055 * a ** (1 / 2.4) - 0.055)
+    return np.copysign(enc, v)
 
 
 @dataclass(frozen=True)
@@ -212,36 +239,88 @@ def needs_conversion(icc: bytes | None) -> bool:
     return profile.colour_space == "RGB" and not is_srgb(profile)
 
 
-def _matrix_to_srgb(profile: ParsedProfile) -> np.ndarray:
+@functools.lru_cache(maxsize=32)
+def _matrices(profile: ParsedProfile) -> tuple[np.ndarray, np.ndarray]:
+    """(source linear -> sRGB linear, its inverse), transposed for ``pixels @ m``."""
     assert profile.matrix is not None
-    return np.linalg.solve(SRGB_TO_XYZ_D50, np.array(profile.matrix))
+    m = np.linalg.solve(SRGB_TO_XYZ_D50, np.array(profile.matrix))
+    return m.T.copy(), np.linalg.inv(m).T.copy()
+
+
+_BAND_PIXELS = 1 << 16  # rows per band x width: float64 temporaries ~1.5 MiB each
+
+
+def row_bands(height: int, width: int, pixels: int | None = None) -> list[slice]:
+    """Row slices covering ``height`` rows, each about ``pixels`` (default ``_BAND_PIXELS``) pixels."""
+    step = max(1, (pixels or _BAND_PIXELS) // max(width, 1))
+    return [slice(r, min(height, r + step)) for r in range(0, height, step)]
 
 
 def to_srgb(rgb: np.ndarray, icc: bytes) -> tuple[np.ndarray, tuple[str, ...]]:
     """Convert HxWx3 float32 [0,1] pixels in the ``icc`` space to sRGB.
 
-    Returns the converted float32 [0,1] pixels and warnings (e.g. 8-bit LUT path).
-    Call only when :func:`needs_conversion` is True.
+    Matrix/TRC profiles give *extended-range* sRGB (values < 0 or > 1 where the
+    colour is outside the sRGB gamut; see the module docstring).  LUT-based profiles
+    go through LittleCMS at 8-bit precision and are clipped to [0, 1] (warned).
+
+    Returns the converted float32 pixels (a new array) and warnings.  Call only when
+    :func:`needs_conversion` is True.
     """
     profile = parse_profile(icc)
     if profile.is_matrix_rgb:
-        assert profile.curves is not None
-        lin = np.stack([c.forward(rgb[..., i].astype(np.float64)) for i, c in enumerate(profile.curves)], -1)
-        out = srgb_encode(lin @ _matrix_to_srgb(profile).T)
-        return out.astype(np.float32), ()
+        out = np.empty(rgb.shape, np.float32)
+        for rows in row_bands(rgb.shape[0], rgb.shape[1]):
+            out[rows] = matrix_to_srgb(rgb[rows], profile)
+        return out, ()
     out = _lcms(rgb, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _srgb_profile())
-    return out, ("colour profile is LUT-based: converted to sRGB at 8-bit precision",)
+    warning = (
+        "colour profile is LUT-based: converted to sRGB by LittleCMS at 8-bit precision, "
+        "colours outside sRGB clipped"
+    )
+    return out, (warning,)
+
+
+def matrix_to_srgb(rgb: np.ndarray, profile: ParsedProfile) -> np.ndarray:
+    """``...x3`` pixels in matrix/TRC ``profile`` -> extended-range sRGB, float64."""
+    assert profile.curves is not None
+    lin = np.stack([c.forward(rgb[..., i].astype(np.float64)) for i, c in enumerate(profile.curves)], -1)
+    return srgb_encode_ext(lin @ _matrices(profile)[0])
+
+
+def matrix_from_srgb(rgb: np.ndarray, profile: ParsedProfile) -> np.ndarray:
+    """Extended-range sRGB ``...x3`` -> matrix/TRC ``profile`` encoding, float64 in [0, 1].
+
+    Exact inverse of :func:`matrix_to_srgb` inside the profile's gamut.  The linear
+    values are clipped to [0, 1] *before* the inverse tone curve, which equals the
+    sign-symmetric extended curve followed by clipping (the curves are monotone and
+    map 0 -> 0, 1 -> 1): out-of-gamut colours are clipped in the target space.
+    """
+    assert profile.curves is not None
+    lin = srgb_decode_ext(rgb.astype(np.float64)) @ _matrices(profile)[1]
+    return np.stack([c.inverse(lin[..., i]) for i, c in enumerate(profile.curves)], -1)
 
 
 def from_srgb(rgb: np.ndarray, icc: bytes) -> np.ndarray:
-    """Inverse of :func:`to_srgb`: HxWx3 float32 sRGB [0,1] -> the ``icc`` space [0,1]."""
+    """Inverse of :func:`to_srgb`: HxWx3 extended-range sRGB -> the ``icc`` space, float32 [0, 1].
+
+    Matrix/TRC profiles use the exact extended inverse and clip in the target space
+    (see :func:`matrix_from_srgb`); LUT profiles go through LittleCMS (sRGB clipped first).
+    """
     profile = parse_profile(icc)
     if profile.is_matrix_rgb:
-        assert profile.curves is not None
-        lin = srgb_decode(rgb.astype(np.float64)) @ np.linalg.inv(_matrix_to_srgb(profile)).T
-        out = np.stack([c.inverse(lin[..., i]) for i, c in enumerate(profile.curves)], -1)
-        return out.astype(np.float32)
+        out = np.empty(rgb.shape, np.float32)
+        for rows in row_bands(rgb.shape[0], rgb.shape[1]):
+            out[rows] = matrix_from_srgb(rgb[rows], profile)
+        return out
     return _lcms(rgb, _srgb_profile(), ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+
+
+def is_matrix_profile(icc: bytes) -> bool:
+    """True if ``icc`` parses as a matrix/TRC RGB profile (converted exactly, unclipped)."""
+    try:
+        return parse_profile(icc).is_matrix_rgb
+    except ValueError:
+        return False
 
 
 @functools.cache

@@ -1,5 +1,12 @@
 """Decoding photos into float32 sRGB arrays plus everything needed to write them back.
 
+``DecodedImage.rgb`` is *extended-range* sRGB: sRGB primaries and transfer curve,
+in [0, 1] for sRGB/untagged/grey/CMYK sources, but with values below 0 or above 1
+where a wide-gamut (Display P3, Adobe RGB...) matrix/TRC source holds colours
+outside the sRGB gamut - nothing is clipped on decode, so writing the array back
+unchanged reproduces the source pixels.  :func:`read_rgb` (training/evaluation data)
+clips to [0, 1].
+
 Mode handling (what :func:`read_image` hands out; see ``encode`` for the way back):
 
 - ``RGB``/``RGBX``: as is.  ``RGBA``/``RGBa``: colour + alpha (alpha copied unchanged).
@@ -8,7 +15,8 @@ Mode handling (what :func:`read_image` hands out; see ``encode`` for the way bac
 - ``L``/``1``/``I;16*``/``I``: grey replicated to R=G=B; ``LA``: grey + alpha.
 - ``P``/``PA``: expanded through the palette to RGB, or RGBA if it has transparency.
 - ``CMYK``: converted to sRGB through its ICC profile (naive conversion if untagged).
-- Embedded non-sRGB RGB ICC profiles are converted to sRGB (see ``colour``).
+- Embedded non-sRGB RGB ICC profiles are converted to extended-range sRGB, unclipped
+  (LUT-based profiles: via LittleCMS at 8-bit precision, clipped; see ``colour``).
 - Multi-frame files (APNG, multi-page TIFF, MPO...): first frame only, with a warning.
 - Pixels stay in *stored* orientation; EXIF Orientation is carried, never applied.
 """
@@ -51,7 +59,14 @@ class DecodedImage:
     Attributes:
         path: the file read.
         format: ``"jpeg"``, ``"png"``, ``"tiff"``, ``"webp"`` or ``"heif"``.
-        rgb: HxWx3 float32 sRGB in [0, 1], stored (un-rotated) orientation.
+        rgb: HxWx3 float32 *extended-range* sRGB, stored (un-rotated) orientation.
+            sRGB primaries and (sign-symmetric, unbounded) sRGB transfer curve, as in
+            scRGB/extended sRGB.  In [0, 1] for sRGB-tagged, untagged, grey, CMYK and
+            LUT-profile sources; for matrix/TRC wide-gamut sources (Display P3,
+            Adobe RGB...) values are < 0 or > 1 wherever the colour lies outside the
+            sRGB gamut - never clipped, so :func:`~photoenhance.io.write_image` of this
+            array unchanged returns the source pixels.  Consumers that need [0, 1]
+            (a network input) must clip a copy and apply their change to these values.
         alpha: HxW float32 [0, 1] or None.
         mode: the original Pillow mode (``"RGB"``, ``"L"``, ``"I;16"``, ``"P"``, ``"CMYK"``...).
         bit_depth: bits per channel of the source, 8 or 16.
@@ -404,12 +419,16 @@ def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage
 
 
 def read_rgb(path: PathLike) -> np.ndarray:
-    """Read ``path`` as HxWx3 float32 sRGB in [0, 1], stored orientation.
+    """Read ``path`` as HxWx3 float32 sRGB **clipped to [0, 1]**, stored orientation.
+
+    For training/evaluation data: unlike :attr:`DecodedImage.rgb`, wide-gamut colours
+    are clipped to the sRGB gamut (the network's input/target range).
 
     Raises:
         ImageReadError: see :func:`read_image`.
     """
-    return read_image(path).rgb
+    rgb = read_image(path).rgb
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
 def is_complete_image(path: Path) -> bool:

@@ -222,3 +222,150 @@ def exif_warnings(data: bytes) -> tuple[str, ...]:
     except (ExifFormatError, struct.error) as exc:
         return (f"EXIF IFD0 not parseable ({exc}); carried over as raw bytes",)
     return ()
+
+
+# --------------------------------------------------------------------------- TIFF
+
+TAG_EXIF_IFD = 0x8769
+TAG_GPS_IFD = 0x8825
+TAG_INTEROP_IFD = 0xA005
+_IFD0_POINTERS = (TAG_EXIF_IFD, TAG_GPS_IFD)
+_CHILD_POINTERS = {TAG_EXIF_IFD: (TAG_INTEROP_IFD,), TAG_GPS_IFD: (), TAG_INTEROP_IFD: ()}
+_THUMB_TAGS = frozenset({TAG_THUMB_OFFSET, TAG_THUMB_LENGTH})
+# element width for byte-order conversion (BYTE/ASCII/SBYTE/UNDEFINED need none)
+_SWAP_WIDTH = {3: 2, 8: 2, 4: 4, 9: 4, 11: 4, 13: 4, 5: 4, 10: 4, 12: 8}
+
+
+def _little(payload: bytes, typ: int, endian: str) -> bytes:
+    """``payload`` (values of TIFF type ``typ`` in byte order ``endian``) as little-endian."""
+    width = _SWAP_WIDTH.get(typ)
+    if endian == "<" or width is None or not payload:
+        return payload
+    return b"".join(payload[i : i + width][::-1] for i in range(0, len(payload), width))
+
+
+def _relocate(
+    src: _Tiff,
+    offset: int,
+    app: _Appender,
+    *,
+    pointers: tuple[int, ...],
+    skip: frozenset[int],
+    warnings: list[str],
+    seen: set[int],
+) -> dict[int, bytes]:
+    """Copy the IFD at ``offset`` of ``src`` into ``app`` (little-endian), values moved.
+
+    Every entry keeps its tag, type, count and value bytes exactly (only byte order
+    and offsets change); sub-IFDs named in ``pointers`` are copied recursively and
+    re-pointed.  Returns the new 12-byte entries; entries that cannot be read are
+    dropped with a warning.
+    """
+    if offset in seen:
+        raise ExifFormatError(f"IFD loop at offset {offset}")
+    seen.add(offset)
+    ifd = src.ifd(offset)
+    out: dict[int, bytes] = {}
+    for tag, raw in ifd.entries.items():
+        if tag in skip:
+            continue
+        typ, count = struct.unpack(src.endian + "HI", raw[2:8])
+        if typ == 13 and tag not in pointers:  # an IFD offset we do not follow: would go stale
+            warnings.append(f"EXIF tag {tag:#06x} points to an unknown IFD; dropped")
+            continue
+        if tag in pointers:
+            try:
+                child = _relocate(
+                    src,
+                    src.long_value(raw),
+                    app,
+                    pointers=_CHILD_POINTERS.get(tag, ()),
+                    skip=frozenset(),
+                    warnings=warnings,
+                    seen=seen,
+                )
+            except (ExifFormatError, struct.error) as exc:
+                warnings.append(f"EXIF sub-IFD {tag:#06x} unreadable ({exc}); dropped")
+                continue
+            pos = app.ifd(child, 0)
+            out[tag] = _entry("<", tag, TYPE_LONG, 1, struct.pack("<I", pos))
+            continue
+        size = _TYPE_SIZES.get(typ)
+        if size is None:
+            warnings.append(f"EXIF tag {tag:#06x} has unknown type {typ}; dropped")
+            continue
+        n = size * count
+        if n <= 4:
+            payload = raw[8 : 8 + n]
+        else:
+            start = struct.unpack(src.endian + "I", raw[8:12])[0]
+            if start + n > len(src.data):
+                warnings.append(f"EXIF tag {tag:#06x} points past the end; dropped")
+                continue
+            payload = bytes(src.data[start : start + n])
+        out[tag] = _entry("<", tag, typ, count, app.value_field(_little(payload, typ, src.endian)))
+    return out
+
+
+def merge_exif_into_tiff(template: bytes, exif: bytes, *, skip: frozenset[int]) -> EditedExif:
+    """Add raw EXIF to a little-endian TIFF: IFD0 tags plus Exif/GPS/Interop sub-IFDs.
+
+    The EXIF's IFD0 entries (except ``skip``, thumbnail and sub-IFD pointers) join
+    the TIFF's IFD0 - the TIFF's own entries (layout, ICC, XMP, resolution) win on
+    conflicts - and the Exif (with its Interop IFD) and GPS IFDs are copied after it
+    and pointed to.  Values are copied byte for byte: types (UNDEFINED MakerNote and
+    UserComment, unreduced RATIONALs, non-ASCII text) are kept, only byte order and
+    offsets change.  Vendor MakerNotes whose internal offsets are relative to the
+    original EXIF header (rather than to the MakerNote) cannot survive any relocation.
+    A new IFD0 is appended and the header re-pointed (the template's is left unused).
+
+    Returns the new TIFF and warnings.  Raises ExifFormatError (or struct.error) if
+    the template or the EXIF's IFD0 cannot be parsed.
+    """
+    tpl = _Tiff(template)
+    if tpl.endian != "<":
+        raise ExifFormatError("template TIFF must be little-endian")
+    tpl_ifd0 = tpl.ifd(tpl.ifd0_offset)
+    src = _Tiff(strip_prefix(exif))
+    warnings: list[str] = []
+    app = _Appender(bytearray(template), "<")
+    copied = _relocate(
+        src,
+        src.ifd0_offset,
+        app,
+        pointers=_IFD0_POINTERS,
+        skip=frozenset(skip) | _THUMB_TAGS | {TAG_INTEROP_IFD},
+        warnings=warnings,
+        seen=set(),
+    )
+    entries = {**copied, **tpl_ifd0.entries}
+    new_ifd0 = app.ifd(entries, tpl_ifd0.next_offset)
+    app.buf[4:8] = struct.pack("<I", new_ifd0)
+    return EditedExif(bytes(app.buf), tuple(warnings))
+
+
+def exif_from_tiff(data: bytes, *, skip: frozenset[int]) -> EditedExif:
+    """Raw little-endian EXIF blob from a TIFF file's first IFD and its sub-IFDs.
+
+    ``data`` is the TIFF file (bytes or an mmap).  IFD0 entries in ``skip`` (the
+    file's own layout tags) are left out; everything else - including Exif, GPS and
+    Interop IFDs - is copied byte for byte (see :func:`merge_exif_into_tiff`).
+    Raises ExifFormatError (e.g. BigTIFF) or struct.error if IFD0 is unreadable.
+    """
+    src = _Tiff(data)
+    warnings: list[str] = []
+    app = _Appender(bytearray(b"II*\x00\x00\x00\x00\x00"), "<")
+    entries = _relocate(
+        src,
+        src.ifd0_offset,
+        app,
+        pointers=_IFD0_POINTERS,
+        skip=frozenset(skip) | {TAG_INTEROP_IFD},
+        warnings=warnings,
+        seen=set(),
+    )
+    if not entries:
+        return EditedExif(b"", tuple(warnings))
+    ifd0 = app.ifd(entries, 0)
+    app.buf[4:8] = struct.pack("<I", ifd0)
+    return EditedExif(bytes(app.buf), tuple(warnings))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 
 from PIL import Image
 
-from photoenhance.io.exif import exif_warnings, strip_prefix
+from photoenhance.io.exif import exif_from_tiff, exif_warnings, strip_prefix
 
 XMP_PNG_KEY = "XML:com.adobe.xmp"
 
@@ -53,15 +54,41 @@ def _as_bytes(value: object) -> bytes | None:
     return None
 
 
-def _tiff_exif(im: Image.Image) -> bytes | None:
-    """EXIF for a TIFF source: its IFD0 metadata tags plus Exif/GPS/Interop sub-IFDs."""
+# IFD0 tags of a TIFF *file* that hold offsets into that file (besides the layout
+# tags above): copying them into another file would leave stale pointers.
+_TIFF_OFFSET_TAGS: frozenset[int] = frozenset({330, 400, 513, 514})
+
+
+def _tiff_exif_raw(im: Image.Image) -> tuple[bytes | None, tuple[str, ...]]:
+    """EXIF for a TIFF source, copied byte for byte from the file (see ``exif_from_tiff``).
+
+    Raises on any problem (the caller falls back to Pillow's re-serialisation).
+    """
+    fh = im.fp
+    assert fh is not None
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        edited = exif_from_tiff(data, skip=TIFF_STRUCTURAL_TAGS | _TIFF_OFFSET_TAGS)  # type: ignore[arg-type]
+    return edited.data or None, edited.warnings
+
+
+def _tiff_exif(im: Image.Image) -> tuple[bytes | None, tuple[str, ...]]:
+    """EXIF for a TIFF source: its IFD0 metadata tags plus Exif/GPS/Interop sub-IFDs.
+
+    Copied raw from the file (types and values kept exactly); if the file cannot be
+    mapped or parsed that way (BigTIFF, not a real file...), Pillow's re-serialisation
+    is used instead (it re-types some values, e.g. UNDEFINED -> BYTE).
+    """
+    try:
+        return _tiff_exif_raw(im)
+    except Exception:  # any failure: fall back to Pillow
+        pass
     exif = im.getexif()
     for tag in list(exif):
-        if tag in TIFF_STRUCTURAL_TAGS:
+        if tag in TIFF_STRUCTURAL_TAGS or tag in _TIFF_OFFSET_TAGS:
             del exif[tag]
     if not len(exif):
-        return None
-    return strip_prefix(exif.tobytes())
+        return None, ()
+    return strip_prefix(exif.tobytes()), ()
 
 
 def _dpi(im: Image.Image, fmt: str) -> tuple[float, float] | None:
@@ -88,7 +115,11 @@ def extract_metadata(im: Image.Image, fmt: str) -> Metadata:
     info = im.info
     warnings: list[str] = []
     try:
-        exif = _tiff_exif(im) if fmt == "tiff" else _as_bytes(info.get("exif"))
+        if fmt == "tiff":
+            exif, tiff_notes = _tiff_exif(im)
+            warnings.extend(tiff_notes)
+        else:
+            exif = _as_bytes(info.get("exif"))
     except Exception as exc:  # a broken TIFF IFD must not lose the photo
         exif = None
         warnings.append(f"EXIF unreadable ({type(exc).__name__}); not carried over")

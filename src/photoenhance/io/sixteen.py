@@ -1,5 +1,6 @@
 """PNG/TIFF pixel-data splicing: 16-bit RGB(A) (Pillow writes only 8-bit RGB) and
-deflate TIFFs with EXIF sub-IFDs (Pillow's libtiff writer rejects those).
+deflate TIFFs with EXIF sub-IFDs (Pillow's libtiff writer rejects those; the EXIF
+IFDs themselves are added by :func:`photoenhance.io.exif.merge_exif_into_tiff`).
 
 Both writers let Pillow produce a 1x1 file carrying all the metadata chunks/tags and
 then swap in our own pixel data, so metadata handling stays in one place:
@@ -8,6 +9,9 @@ then swap in our own pixel data, so metadata handling stays in one place:
 - TIFF: the little-endian IFD0 entries for size, BitsPerSample, Compression (deflate)
   and the single strip's offset/length are patched and the strip appended
   (8- or 16-bit, any of L/LA/RGB/RGBA/I;16).
+
+Pixel data are converted and compressed in bands of rows (streaming zlib), so no
+full-image byte-order/filter copies are made.
 """
 
 from __future__ import annotations
@@ -36,6 +40,34 @@ def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
     return chunks
 
 
+_BAND_BYTES = 1 << 22  # raw bytes compressed per step (no full-image temporaries)
+
+
+def _band_step(row_bytes: int) -> int:
+    """Rows per compression step."""
+    return max(1, _BAND_BYTES // max(row_bytes, 1))
+
+
+def _png16_idat(pixels: np.ndarray) -> bytes:
+    """zlib stream of 16-bit rows with PNG filter "Up", built band by band."""
+    h, w, c = pixels.shape
+    row_bytes = w * c * 2
+    comp = zlib.compressobj(6)
+    parts = []
+    prev = np.zeros(row_bytes, np.uint8)
+    step = _band_step(row_bytes)
+    for r0 in range(0, h, step):
+        rows = pixels[r0 : r0 + step].astype(">u2").view(np.uint8).reshape(-1, row_bytes)
+        out = np.empty((rows.shape[0], row_bytes + 1), np.uint8)
+        out[:, 0] = 2  # PNG filter type 2 ("Up"), modulo 256
+        np.subtract(rows[1:], rows[:-1], out=out[1:, 1:])
+        np.subtract(rows[0], prev, out=out[0, 1:])
+        prev = rows[-1].copy()
+        parts.append(comp.compress(out.data))
+    parts.append(comp.flush())
+    return b"".join(parts)
+
+
 def png16(template: bytes, pixels: np.ndarray) -> bytes:
     """Return a 16-bit PNG of ``pixels`` (HxWx3 or HxWx4 uint16) with ``template``'s metadata.
 
@@ -43,11 +75,7 @@ def png16(template: bytes, pixels: np.ndarray) -> bytes:
     (iCCP, pHYs, tEXt/iTXt, eXIf...) are kept in place.
     """
     h, w, c = pixels.shape
-    rows = np.ascontiguousarray(pixels.astype(">u2")).view(np.uint8).reshape(h, w * c * 2)
-    up = rows.copy()
-    up[1:] -= rows[:-1]  # PNG filter type 2 ("Up"), modulo 256
-    raw = np.concatenate([np.full((h, 1), 2, np.uint8), up], axis=1).tobytes()
-    compressed = zlib.compress(raw, 6)
+    compressed = _png16_idat(pixels)
     ihdr = struct.pack(">IIBBBBB", w, h, 16, 6 if c == 4 else 2, 0, 0, 0)
     out = [_PNG_SIGNATURE]
     wrote_idat = False
@@ -69,8 +97,7 @@ def tiff_deflate(template: bytes, pixels: np.ndarray) -> bytes:
 
     Args:
         template: a little-endian, single-strip, uncompressed Pillow TIFF (e.g. 1x1)
-            with the same samples per pixel, carrying the wanted metadata tags
-            (Pillow's own writer handles EXIF sub-IFDs; its libtiff path does not).
+            with the same samples per pixel, carrying the wanted metadata tags.
         pixels: HxW or HxWxC uint8/uint16 array.
     """
     if pixels.ndim == 2:
@@ -82,12 +109,18 @@ def tiff_deflate(template: bytes, pixels: np.ndarray) -> bytes:
     buf = bytearray(template)
     ifd = struct.unpack_from("<I", buf, 4)[0]
     count = struct.unpack_from("<H", buf, ifd)[0]
-    strip = zlib.compress(np.ascontiguousarray(pixels.astype("<u2" if bits == 16 else np.uint8)).tobytes(), 6)
+    comp = zlib.compressobj(6)
+    parts = []
+    step = _band_step(w * c * bits // 8)
+    for r0 in range(0, h, step):
+        band = np.ascontiguousarray(pixels[r0 : r0 + step], dtype="<u2" if bits == 16 else np.uint8)
+        parts.append(comp.compress(band.data))
+    parts.append(comp.flush())
+    strip_len = sum(len(part) for part in parts)
     if len(buf) % 2:
         buf += b"\x00"
     strip_offset = len(buf)
-    buf += strip
-    longs = {256: w, 257: h, 259: 8, 273: strip_offset, 278: h, 279: len(strip)}
+    longs = {256: w, 257: h, 259: 8, 273: strip_offset, 278: h, 279: strip_len}
     seen = set()
     for i in range(count):
         pos = ifd + 2 + 12 * i
@@ -106,4 +139,4 @@ def tiff_deflate(template: bytes, pixels: np.ndarray) -> bytes:
             seen.add(tag)
     if seen != {*longs, 258}:
         raise ValueError(f"template TIFF lacks tags {sorted({*longs, 258} - seen)}")
-    return bytes(buf)
+    return b"".join([bytes(buf), *parts])
