@@ -7,7 +7,8 @@ Both graphs have two inputs and dynamic height/width:
            (the global-context contract; identical for every tile of an image)
 
 and one output ``enhanced`` ``(N, 3, H, W)`` in [0, 1]. The INT8 file is a QDQ graph:
-per-tensor uint8 activations (the QAT scales), per-channel symmetric int8 weights and
+per-tensor uint8 activations (the QAT scales), per-channel symmetric int8 weights (in
+[-63, 63], see :mod:`photoenhance.quant.fake`) and
 int32 biases as DequantizeLinear initializers, so onnxruntime's optimiser turns every
 Conv into QLinearConv. The unoptimised file is what ships (optimised graphs are tied to
 the machine that made them).
@@ -124,7 +125,7 @@ def _torch_export(core: nn.Module, example: tuple[torch.Tensor, torch.Tensor]) -
 def _quantize_conv_params(model: onnx.ModelProto) -> int:
     """Turn float conv weights/biases into int8/int32 DequantizeLinear initializers.
 
-    Weights were baked on the int8 grid by QAT, so ``scale = max|w| / 127`` per output
+    Weights were baked on the int8 grid by QAT, so ``scale = max|w| / INT8_MAX`` per output
     channel recovers the training scale exactly. Returns the number of convs rewritten.
     """
     graph = model.graph

@@ -79,6 +79,7 @@ class TrainConfig:
     lr: float = 5e-4
     qat_lr: float = 5e-5
     weight_decay: float = 1e-4
+    ema_decay: float = 0.998  # validation, best state and export use the weight EMA; 0: off
     warmup: int = 100
     eval_every: int = 200
     checkpoint_every: int = 200
@@ -274,6 +275,37 @@ def _state_copy(net: EnhanceNet) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
 
 
+class WeightEMA:
+    """Exponential moving average of every floating-point tensor of the state dict
+    (weights, biases, learned quantizer scales); integer/bool buffers are copied.
+    The decay warms up as ``min(decay, (1 + n) / (10 + n))``."""
+
+    def __init__(self, net: EnhanceNet, decay: float, state: dict[str, torch.Tensor] | None = None,
+                 updates: int = 0):
+        self.decay = decay
+        self.updates = updates
+        src = state if state is not None else net.state_dict()
+        self.state = {k: v.detach().clone().to(net_device(net)) for k, v in src.items()}
+
+    @torch.no_grad()
+    def update(self, net: EnhanceNet) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for k, v in net.state_dict().items():
+            e = self.state[k]
+            if e.dtype.is_floating_point:
+                e.mul_(d).add_(v.detach(), alpha=1.0 - d)
+            else:
+                e.copy_(v)
+
+    def cpu_state(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu().clone() for k, v in self.state.items()}
+
+
+def net_device(net: EnhanceNet) -> torch.device:
+    return next(net.parameters()).device
+
+
 def train(
     cfg: TrainConfig, on_event: Callable[[StepEvent], None] | None = None
 ) -> TrainResult:
@@ -314,8 +346,11 @@ def train(
     net.to(device, memory_format=torch.channels_last).train()
     set_quant_mode(net, "quant" if phase == "qat" else "float")
     opt = _optimizer(net, cfg)
+    ema = WeightEMA(net, cfg.ema_decay) if cfg.ema_decay > 0 else None
     if cfg.resume and last.is_file():
         opt.load_state_dict(ckpt["optimizer"])
+        if ema is not None and "ema" in ckpt:
+            ema = WeightEMA(net, cfg.ema_decay, ckpt["ema"], int(ckpt["ema_updates"]))
 
     def checkpoint() -> None:
         save_checkpoint(
@@ -331,15 +366,23 @@ def train(
                 "best": best,
                 "np_rng": rng_state(rng),
                 "torch_rng": torch.get_rng_state(),
+                **({"ema": ema.cpu_state(), "ema_updates": ema.updates} if ema is not None else {}),
                 "train_config": json.dumps(cfg.to_json()),
             },
         )
 
     def validate() -> float:
+        """Validation of the EMA weights (or the raw ones without EMA)."""
+        raw = None
+        if ema is not None:
+            raw = _state_copy(net)
+            net.load_state_dict(ema.state)
         p, s = evaluate_pairs(net, data.val, device)
         history.append({"step": step, "phase": phase, "val_psnr": p, "val_ssim": s})
         if phase not in best or p > best[phase]["psnr"]:
             best[phase] = {"step": step, "psnr": p, "ssim": s, "state": _state_copy(net)}
+        if raw is not None:
+            net.load_state_dict(raw)
         return p
 
     val_psnr: float | None = None
@@ -351,6 +394,7 @@ def train(
             calibrate(net, (data.sampler.sample(cfg.batch_size)[:1] for _ in range(cfg.calib_batches)))
             phase = "qat"
             opt = _optimizer(net, cfg)
+            ema = WeightEMA(net, cfg.ema_decay) if cfg.ema_decay > 0 else None
             validate()  # QAT-INT8 quality right after calibration (PTQ-like starting point)
         in_qat = phase == "qat"
         local = step - cfg.steps if in_qat else step
@@ -367,6 +411,8 @@ def train(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
+        if ema is not None:
+            ema.update(net)
         step += 1
         history.append({"step": step, "phase": phase, "loss": loss.item(), "lr": lr, **parts})
         end_of_phase = step == cfg.steps or step == total
