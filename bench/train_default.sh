@@ -19,7 +19,7 @@ photoenhance train --synthetic "$DATA/photos" --from scratch --size small \
   --threads 2 --seed 0 --out "$OUT/pretrain"
 
 photoenhance train --pairs "$DATA/dped-iphone" --from "$OUT/pretrain/checkpoint.pt" \
-  --steps 2000 --qat-steps 800 --lr 5e-4 --qat-lr 5e-5 --val-fraction 0.15 \
+  --steps 2000 --qat-steps 600 --lr 5e-4 --qat-lr 5e-5 --val-fraction 0.15 \
   --eval-every 50 --checkpoint-every 100 --threads 2 --seed 0 --out "$OUT/dped"
 
 W=src/photoenhance/weights

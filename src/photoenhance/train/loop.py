@@ -78,6 +78,10 @@ class TrainConfig:
     patch_size: int = 96
     lr: float = 5e-4
     qat_lr: float = 5e-5
+    # QAT target: "teacher" = the best FP32 model's output (distillation: QAT recovers the
+    # FP32 function under quantization instead of fitting — and overfitting — the few
+    # pairs again), "pairs" = the DSLR targets, "auto" = teacher when an FP32 phase ran
+    qat_target: str = "auto"
     weight_decay: float = 1e-4
     ema_decay: float = 0.998  # validation, best state and export use the weight EMA; 0: off
     warmup: int = 100
@@ -313,6 +317,8 @@ def train(
     t_start = time.perf_counter()
     if cfg.steps < 0 or cfg.qat_steps < 0 or cfg.steps + cfg.qat_steps == 0:
         raise TrainError("--steps and --qat-steps must be >= 0 and not both 0")
+    if cfg.qat_target not in ("auto", "teacher", "pairs"):
+        raise TrainError("--qat-target must be auto, teacher or pairs")
     if cfg.batch_size < 1 or cfg.patch_size < 16:
         raise TrainError("--batch-size must be >= 1 and --patch-size >= 16")
     device = _device(cfg.device)
@@ -385,12 +391,28 @@ def train(
             net.load_state_dict(raw)
         return p
 
+    use_teacher = cfg.qat_target == "teacher" or (cfg.qat_target == "auto" and cfg.steps > 0)
+    teacher: EnhanceNet | None = None
+
+    def make_teacher() -> EnhanceNet:
+        t = copy.deepcopy(net).eval()
+        if "fp32" in best:
+            t.load_state_dict(best["fp32"]["state"])
+        set_quant_mode(t, "float")
+        for p_ in t.parameters():
+            p_.requires_grad_(False)
+        return t
+
+    if phase == "qat" and use_teacher:
+        teacher = make_teacher()
     val_psnr: float | None = None
     while step < total:
         if phase == "fp32" and step >= cfg.steps:
             # QAT starts from the best FP32 weights (early stopping on the validation split)
             if "fp32" in best:
                 net.load_state_dict(best["fp32"]["state"])
+            if use_teacher:
+                teacher = make_teacher()
             calibrate(net, (data.sampler.sample(cfg.batch_size)[:1] for _ in range(cfg.calib_batches)))
             phase = "qat"
             opt = _optimizer(net, cfg)
@@ -405,6 +427,9 @@ def train(
         x, y = data.sampler.sample(cfg.batch_size)
         x = x.to(device, memory_format=torch.channels_last)
         y = y.to(device)
+        if teacher is not None and in_qat:
+            with torch.no_grad():
+                y = teacher(x).clamp(0, 1).contiguous()
         pred = net(x)
         loss, parts = enhancement_loss(pred, y)
         opt.zero_grad(set_to_none=True)
