@@ -440,6 +440,10 @@ def train_command(
     patch_size: Annotated[int, typer.Option("--patch-size")] = 96,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate of the FP32 phase.")] = 5e-4,
     qat_lr: Annotated[float, typer.Option("--qat-lr")] = 5e-5,
+    qat_target: Annotated[
+        str,
+        typer.Option("--qat-target", help="QAT fits: teacher (the best FP32 model) | pairs | auto."),
+    ] = "auto",
     init: Annotated[
         str, typer.Option("--from", help="Start from: bundled | scratch | PATH to a checkpoint.")
     ] = "bundled",
@@ -482,7 +486,8 @@ def train_command(
         out=out, pairs=pairs, val_pairs=val_pairs, val_fraction=val_fraction, synthetic=synthetic,
         synthetic_fraction=synthetic_fraction, synthetic_tone=synthetic_tone,
         resize_target=resize_target, init=init, size=size, steps=steps, qat_steps=qat_steps,
-        batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr, eval_every=eval_every,
+        batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr, qat_target=qat_target,
+        eval_every=eval_every,
         checkpoint_every=checkpoint_every, device=device, seed=seed, threads=threads, resume=resume,
     )
     console = _stderr()
