@@ -3,7 +3,7 @@
     python bench/visual.py [--data ../shared/data] [--model PATH] [--out bench/out/visual]
 
 For the real iPhone photos in ``phone-photos/`` and a few clean photos degraded with the
-synthetic phone model, writes ``<name>-overview.jpg`` (whole photo, before | after,
+synthetic phone model, writes ``<name>-overview.png`` (whole photo, before | after,
 downscaled) and ``<name>-crop-<k>.png`` (100 % crops, before | after) that straddle tile
 borders (``--tile`` 512 by default, so seams would show). Also prints per-image colour
 statistics: mean RGB before/after, the shift of the grey-world balance.
@@ -61,7 +61,7 @@ def main() -> None:
         small = (int(w * scale), int(h * scale))
         ov = side_by_side(np.asarray(_u8(x).resize(small, Image.LANCZOS)) / 255.0,
                           np.asarray(_u8(y).resize(small, Image.LANCZOS)) / 255.0)
-        ov.save(a.out / f"{name}-overview.jpg", quality=90)
+        ov.save(a.out / f"{name}-overview.png")
         t = a.tile
         for k, (cy, cx) in enumerate([(t - 128, t - 128), (h // 2 - 128, w // 2 - 128)]):
             cy, cx = max(0, min(cy, h - 256)), max(0, min(cx, w - 256))
