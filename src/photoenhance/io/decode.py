@@ -286,7 +286,7 @@ def _load_16bit_rgb(path: Path, im: Image.Image, max_megapixels: float) -> np.nd
 
 @dataclass(frozen=True)
 class _Pixels:
-    rgb: np.ndarray  # HxWx3 float32 [0,1] in the source colour space
+    rgb: np.ndarray  # HxWx3 in the source colour space: float32 [0,1], or RGB uint8/uint16 codes
     alpha: np.ndarray | None
     bit_depth: int
     is_rgb_space: bool  # RGB data to which an RGB ICC profile applies
@@ -308,7 +308,7 @@ def _pixels(im: Image.Image, path: Path, max_megapixels: float) -> _Pixels:
     if mode in ("RGB", "RGBA") and raw in _SWAPPED:
         data = _load_16bit_rgb(path, im, max_megapixels)
         alpha = _to_float(data[..., 3], 65535) if mode == "RGBA" else None
-        return _Pixels(_to_float(data[..., :3], 65535), alpha, 16, True)
+        return _Pixels(data[..., :3], alpha, 16, True)
     if raw == "LA;16B":
         im.load()
         data = np.asarray(im)
@@ -331,9 +331,9 @@ def _pixels(im: Image.Image, path: Path, max_megapixels: float) -> _Pixels:
         mode = im.mode
     if mode in ("RGBA", "RGBa"):
         data = np.asarray(im.convert("RGBA"))
-        return _Pixels(_to_float(data[..., :3], 255), _to_float(data[..., 3], 255), 8, True)
+        return _Pixels(data[..., :3], _to_float(data[..., 3], 255), 8, True)
     if mode in ("RGB", "RGBX", "YCbCr"):
-        return _Pixels(_to_float(np.asarray(im.convert("RGB")), 255), None, 8, True)
+        return _Pixels(np.asarray(im.convert("RGB")), None, 8, True)
     raise ImageReadError(path, f"unsupported colour mode {mode}")
 
 
@@ -377,8 +377,10 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
     rgb = px.rgb
     if px.is_rgb_space and colour.needs_conversion(meta.icc_profile):
         assert meta.icc_profile is not None
-        rgb, colour_notes = colour.to_srgb(rgb, meta.icc_profile)
+        rgb, colour_notes = colour.to_srgb(rgb, meta.icc_profile)  # codes: table-driven
         notes.extend(colour_notes)
+    elif rgb.dtype != np.float32:
+        rgb = _to_float(rgb, 65535 if rgb.dtype == np.uint16 else 255)
     notes.extend(meta.warnings)
     return DecodedImage(
         path=p,

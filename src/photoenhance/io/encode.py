@@ -156,6 +156,12 @@ def _channels(rgb: np.ndarray, alpha: np.ndarray | None, plan: OutputPlan) -> np
     if profile is not None and not profile.is_matrix_rgb:
         raise ValueError("LUT-based profiles are converted before _channels")
     for rows in colour.row_bands(h, w):
+        if profile is not None and plan.mode in ("RGB", "RGBA"):  # fast: cleans, converts, quantises
+            colour.srgb_to_codes(rgb[rows], profile, plan.bits, px[rows, :, :3])
+            if plan.mode == "RGBA":
+                assert alpha is not None
+                _quantise_into(np.array(alpha[rows], np.float32), px[rows, :, 3], plan.bits)
+            continue
         band = _clean_band(rgb[rows])
         if profile is not None:
             band = colour.matrix_from_srgb(band, profile).astype(np.float32)
