@@ -102,3 +102,24 @@ def test_int8_export_refuses_an_uncalibrated_model(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="QAT"):
         export_onnx(create_model("tiny"), tmp_path / "x.onnx", int8=True)
+
+
+def test_bundled_int8_model_matches_its_checkpoint(photo) -> None:  # type: ignore[no-untyped-def]
+    """The shipped INT8 ONNX is the export of the shipped QAT checkpoint: onnxruntime
+    and the torch fake-quant model agree on a real photo (worst 96 px crop too)."""
+    from photoenhance.infer.session import bundled_model_path
+    from photoenhance.train.checkpoint import load_checkpoint, model_from_checkpoint
+
+    weights = bundled_model_path().parent
+    net = model_from_checkpoint(load_checkpoint(weights / "photoenhance-small.pt")).eval()
+    feeds = _feeds(np.rint(photo * 255) / 255)
+    ref = _torch_run(net, feeds)[0].transpose(1, 2, 0)
+    sess = ort.InferenceSession(str(bundled_model_path()), providers=["CPUExecutionProvider"])
+    out = sess.run(None, feeds)[0][0].transpose(1, 2, 0)
+    assert psnr(out, ref) >= 45.0
+    worst = min(
+        psnr(out[i : i + 96, j : j + 96], ref[i : i + 96, j : j + 96])
+        for i in range(0, out.shape[0] - 95, 96)
+        for j in range(0, out.shape[1] - 95, 96)
+    )
+    assert worst >= 40.0, worst
