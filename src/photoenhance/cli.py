@@ -230,7 +230,7 @@ def run_command(
     tile: Annotated[
         int | None,
         typer.Option(
-            "--tile", help="Inference tile size in pixels. \\[default: 1024]", show_default=False
+            "--tile", help="Inference tile size in pixels. \\[default: 2048]", show_default=False
         ),
     ] = None,
     threads: Annotated[

@@ -10,7 +10,7 @@ Keys live in a ``[run]`` table (command-line flags always win)::
     format = "jpeg"                  # --format: same | jpeg | png | tiff | webp
     quality = 92                     # --quality: 1..100
     strength = 0.8                   # --strength: 0..1
-    tile = 1024                      # --tile: pixels, >= 64
+    tile = 2048                      # --tile: pixels, >= 64
     threads = 2                      # --threads: >= 1
     model = "models/my.onnx"         # --model; relative: to the config file's folder
 

@@ -122,7 +122,7 @@ def test_run_config_inference_config() -> None:
     assert cfg.inference_config() == InferenceConfig(
         model=Path("/m.onnx"), tile=2048, threads=2, cache_dir=Path("/c")
     )
-    assert RunConfig().tile == 1024
+    assert RunConfig().tile == 2048
 
 
 def test_no_inputs(tmp_path: Path) -> None:

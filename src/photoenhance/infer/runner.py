@@ -79,7 +79,7 @@ from photoenhance.io import (
 )
 from photoenhance.io.formats import normalise_format
 
-DEFAULT_TILE = 1024
+DEFAULT_TILE = 2048
 """Tile size used by the runner (larger than the session default: the 80 px halo costs less)."""
 DEFAULT_MAX_MEGAPIXELS = 200.0
 COMPARE_SUFFIX = ".compare.jpg"
