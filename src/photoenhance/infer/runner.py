@@ -98,6 +98,10 @@ _ORIENT_TRANSPOSE = {
 }
 
 
+#: photos up to this size take one in-flight slot; bigger ones take one per this many MP
+SLOT_MEGAPIXELS = 16.0
+
+
 class Status(StrEnum):
     """Outcome of one input: ``ok``, ``skipped``, ``error`` (``planned`` in dry runs)."""
 
@@ -545,6 +549,9 @@ class _Pipeline:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.slots = threading.Semaphore(config.max_in_flight)
+        # a big photo takes one slot per SLOT_MEGAPIXELS (at most all of them), so a batch of
+        # 48 MP photos holds one at a time: memory stays bounded by pixels, not photo count
+        self.weights: dict[int, int] = {}
         self.read_q: queue.Queue[object] = queue.Queue()
         self.write_q: queue.Queue[object] = queue.Queue()
         self.capture = _WarningCapture()
@@ -560,7 +567,8 @@ class _Pipeline:
             if self.on_progress is not None:
                 self.on_progress(event)
         if release:
-            self.slots.release()
+            for _ in range(self.weights.pop(index, 1)):
+                self.slots.release()
 
     def error(
         self, item: PlannedFile, reason: str, seconds: float = 0.0, mp: float | None = None
@@ -588,13 +596,26 @@ class _Pipeline:
         image = read_image(item.input, max_megapixels=self.config.max_megapixels)
         return _Loaded(item, image, time.perf_counter() - t0, warnings=list(image.warnings))
 
+    def _weight(self, item: PlannedFile) -> int:
+        try:
+            w, h = probe_image(item.input, max_megapixels=self.config.max_megapixels)
+        except Exception:  # the decode reports the problem
+            return 1
+        return min(self.config.max_in_flight, max(1, math.ceil(w * h / 1e6 / SLOT_MEGAPIXELS)))
+
     def reader(self) -> None:
         for item in self.plan.files:
-            while not self.slots.acquire(timeout=0.1):
-                if self.stop.is_set():
-                    return
+            weight = self._weight(item)
+            for taken in range(weight):
+                while not self.slots.acquire(timeout=0.1):
+                    if self.stop.is_set():
+                        for _ in range(taken):
+                            self.slots.release()
+                        return
+            self.weights[item.index] = weight
             if self.stop.is_set():
-                self.slots.release()
+                for _ in range(self.weights.pop(item.index)):
+                    self.slots.release()
                 return
             try:
                 loaded: _Loaded | FileResult = self.load(item)

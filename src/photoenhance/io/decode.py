@@ -299,7 +299,13 @@ def _grey(values: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _to_float(a: np.ndarray, scale: float) -> np.ndarray:
-    return (a.astype(np.float32) / np.float32(scale)).astype(np.float32)
+    """``a / scale`` as float32, computed in row bands into one output array (a 48 MP photo
+    needs its 576 MB float array, not two more temporaries of that size)."""
+    out = np.empty(a.shape, np.float32)
+    rows = max(1, (1 << 20) // max(1, int(np.prod(a.shape[1:]))))
+    for r in range(0, a.shape[0], rows):
+        np.divide(a[r : r + rows], np.float32(scale), out=out[r : r + rows], dtype=np.float32)
+    return out
 
 
 def _pixels(im: Image.Image, path: Path, max_megapixels: float) -> _Pixels:
