@@ -15,7 +15,7 @@ Prints a table; ``--write-md BENCHMARKS.md`` replaces (or appends) the section b
 
 Usage::
 
-    python bench/pipeline.py --count 4 --megapixels 12 [--tile 1024] [--threads N]
+    python bench/pipeline.py --count 4 --megapixels 12 [--tile 2048] [--threads N]
                              [--input DIR] [--write-md BENCHMARKS.md]
 """
 
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "--megapixels", type=float, default=12.0, help="size of each synthetic photo (default 12)"
     )
     parser.add_argument("--input", type=Path, help="use the photos in this folder instead")
-    parser.add_argument("--tile", type=int, default=1024, help="inference tile size (default 1024)")
+    parser.add_argument("--tile", type=int, default=2048, help="inference tile size (default 2048, as run)")
     parser.add_argument(
         "--threads", type=int, default=None, help="onnxruntime threads (default: auto)"
     )
