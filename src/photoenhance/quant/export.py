@@ -154,45 +154,14 @@ def _quantize_conv_params(model: onnx.ModelProto) -> int:
         w_scale = np.where(amax > 0, amax / INT8_MAX, 1.0 / INT8_MAX).astype(np.float32)
         w_q = np.clip(np.rint(w / w_scale[:, None, None, None]), -INT8_MAX, INT8_MAX)
         base = node.name or f"conv{count}"
-        names = {k: f"{base}.{k}" for k in ("w_q", "w_s", "w_z", "w_dq", "b_q", "b_s", "b_z", "b_dq")}
-        graph.initializer.extend(
-            [
-                numpy_helper.from_array(w_q.astype(np.int8), names["w_q"]),
-                numpy_helper.from_array(w_scale, names["w_s"]),
-                numpy_helper.from_array(np.zeros(w.shape[0], np.int8), names["w_z"]),
-            ]
-        )
-        new_nodes.append(
-            helper.make_node(
-                "DequantizeLinear",
-                [names["w_q"], names["w_s"], names["w_z"]],
-                [names["w_dq"]],
-                axis=0,
-                name=names["w_dq"],
-            )
-        )
-        node.input[1] = names["w_dq"]
+        new_nodes.append(_dq_constant(graph, f"{base}.w", w_q.astype(np.int8), w_scale))
+        node.input[1] = new_nodes[-1].output[0]
         if len(node.input) > 2 and node.input[2]:
             b = value(node.input[2]).astype(np.float64)
             b_scale = (x_scale * w_scale.astype(np.float64)).astype(np.float32)
             b_q = np.clip(np.rint(b / b_scale), -(2**31) + 1, 2**31 - 1).astype(np.int32)
-            graph.initializer.extend(
-                [
-                    numpy_helper.from_array(b_q, names["b_q"]),
-                    numpy_helper.from_array(b_scale, names["b_s"]),
-                    numpy_helper.from_array(np.zeros(w.shape[0], np.int32), names["b_z"]),
-                ]
-            )
-            new_nodes.append(
-                helper.make_node(
-                    "DequantizeLinear",
-                    [names["b_q"], names["b_s"], names["b_z"]],
-                    [names["b_dq"]],
-                    axis=0,
-                    name=names["b_dq"],
-                )
-            )
-            node.input[2] = names["b_dq"]
+            new_nodes.append(_dq_constant(graph, f"{base}.b", b_q, b_scale))
+            node.input[2] = new_nodes[-1].output[0]
         count += 1
     # DequantizeLinear nodes of constants first: the graph stays topologically sorted
     nodes = list(graph.node)
@@ -200,6 +169,27 @@ def _quantize_conv_params(model: onnx.ModelProto) -> int:
     graph.node.extend(new_nodes + nodes)
     _drop_unused_initializers(model)
     return count
+
+
+def _dq_constant(
+    graph: onnx.GraphProto, name: str, q: np.ndarray, scale: np.ndarray
+) -> onnx.NodeProto:
+    """Add integer initializer ``q`` with per-channel ``scale`` (axis 0, zero point 0) and
+    return the DequantizeLinear node that reads it (output ``<name>_dq``)."""
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(q, f"{name}_q"),
+            numpy_helper.from_array(scale, f"{name}_s"),
+            numpy_helper.from_array(np.zeros(q.shape[0], q.dtype), f"{name}_z"),
+        ]
+    )
+    return helper.make_node(
+        "DequantizeLinear",
+        [f"{name}_q", f"{name}_s", f"{name}_z"],
+        [f"{name}_dq"],
+        axis=0,
+        name=f"{name}_dq",
+    )
 
 
 def _drop_unused_initializers(model: onnx.ModelProto) -> None:
