@@ -161,6 +161,7 @@ def evaluate(
                 models.append(("PTQ-INT8", ptq))
             except PTQUnavailable as exc:
                 notes.append(str(exc))
+                calibration = f"PTQ skipped (the same pairs stay held out: {calibration})"
         rows, per_pair = [], []
         for name, path in models:
             t0 = time.perf_counter()
