@@ -339,7 +339,8 @@ def _pixels(im: Image.Image, path: Path, max_megapixels: float) -> _Pixels:
         data = np.asarray(im.convert("RGBA"))
         return _Pixels(data[..., :3], _to_float(data[..., 3], 255), 8, True)
     if mode in ("RGB", "RGBX", "YCbCr"):
-        return _Pixels(np.asarray(im.convert("RGB")), None, 8, True)
+        # no convert() for RGB: it would hold one more full copy (4 bytes/pixel in Pillow)
+        return _Pixels(np.asarray(im if mode == "RGB" else im.convert("RGB")), None, 8, True)
     raise ImageReadError(path, f"unsupported colour mode {mode}")
 
 
