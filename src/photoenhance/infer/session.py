@@ -30,6 +30,11 @@ from photoenhance.infer.context import context_thumbnail
 
 DEFAULT_MODEL_NAME = "photoenhance-small-int8.onnx"
 DEFAULT_TILE = 2048
+#: photos above this many pixels use tiles of at most LARGE_PHOTO_TILE: a 2048 px tile
+#: needs ~450 MB of onnxruntime working memory, a 1024 px one ~150 MB, and a 48 MP photo
+#: must stay within 1 GB (measured: 1.2 GB with 2048 px tiles, 1.0 GB with 1024 px ones)
+LARGE_PHOTO_PIXELS = 24_000_000
+LARGE_PHOTO_TILE = 1024
 MIN_HALO = 64
 
 
@@ -195,6 +200,30 @@ def _round_up(v: int, m: int) -> int:
 
 
 @dataclass(frozen=True)
+class _Stripe:
+    """Original pixels of image region ``[y, y+h) x [x, x+w)`` saved before overwriting."""
+
+    y: int
+    x: int
+    pixels: np.ndarray
+
+
+def _extend_stripe(
+    stripe: _Stripe | None, rgb: np.ndarray, cy: int, ch: int, need: int, cx: int, cw: int
+) -> _Stripe:
+    """Original columns ``[need, cx + cw)`` of band rows ``[cy, cy + ch)``, before core
+    ``[cx, cx + cw)`` is overwritten: the kept part of the previous stripe (which ends at
+    ``cx``) plus the core's own columns from ``need`` on."""
+    parts = []
+    start = max(need, cx)
+    if stripe is not None and stripe.x + stripe.pixels.shape[1] > need:
+        parts.append(stripe.pixels[:, max(0, need - stripe.x) :])
+        start = max(need, stripe.x)
+    parts.append(rgb[cy : cy + ch, max(need, cx) : cx + cw].copy())
+    return _Stripe(cy, start, np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0])
+
+
+@dataclass(frozen=True)
 class TilePlan:
     """One tile: the input window ``[wy, wy+wh) x [wx, wx+ww)`` and the output core
     ``[cy, cy+ch) x [cx, cx+cw)`` it is responsible for (image coordinates)."""
@@ -259,9 +288,16 @@ class Enhancer:
     def provider(self) -> str:
         return self.session.get_providers()[0]
 
-    def run_tile(self, tile: np.ndarray, thumb: np.ndarray) -> np.ndarray:
-        """``tile: (1, 3, h, w)`` (multiples of 8), ``thumb: (1, 3, 64, 64)`` → ``(1, 3, h, w)``."""
-        return self.session.run(None, {"image": tile, "thumb": thumb})[0]
+    def run_tile(self, tile: np.ndarray, thumb: np.ndarray, *, last: bool = False) -> np.ndarray:
+        """``tile: (1, 3, h, w)`` (multiples of 8), ``thumb: (1, 3, 64, 64)`` → ``(1, 3, h, w)``.
+
+        ``last=True`` (the last tile of a photo) shrinks onnxruntime's memory arena after
+        the run, so the tiles' working memory is not held while the photo is encoded."""
+        opts = None
+        if last:
+            opts = ort.RunOptions()
+            opts.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        return self.session.run(None, {"image": tile, "thumb": thumb}, opts)[0]
 
     def enhance(
         self,
@@ -292,36 +328,46 @@ class Enhancer:
         if out is None:
             out = np.empty_like(rgb, dtype=np.float32)
         m = self.info.multiple
-        plans = plan_tiles(_round_up(h, m), _round_up(w, m), self.config.tile, self.halo, m)
+        tile = self.config.tile
+        if h * w > LARGE_PHOTO_PIXELS:  # bound onnxruntime's working memory for huge photos
+            tile = min(tile, LARGE_PHOTO_TILE)
+        plans = plan_tiles(_round_up(h, m), _round_up(w, m), tile, self.halo, m)
         bands: dict[int, list[TilePlan]] = {}
         for p in plans:
             bands.setdefault(p.cy, []).append(p)
         band_starts = sorted(bands)
         in_place = out is rgb
-        saved: dict[int, np.ndarray] = {}  # original rows that in-place writing replaced
+        # in-place writing overwrites originals that later windows still read: rows needed
+        # by later bands are saved (full width) before a band is written, and the last
+        # `halo` columns of a core are saved (band rows) before it is written, for the next
+        # tile of the band. No full-band buffer: extra memory is a few halo stripes.
+        saved: dict[int, np.ndarray] = {}
         done = 0
         for b, cy in enumerate(band_starts):
             ch = min(bands[cy][0].ch, h - cy)
             if ch <= 0:
                 continue
-            band = np.empty((ch, w, 3), np.float32)
-            for p in bands[cy]:
+            if in_place:
+                still_read = min(q.wy for c in band_starts[b:] for q in bands[c])
+                for r in [r for r in saved if r < still_read]:
+                    del saved[r]
+                later = [q.wy for c in band_starts[b + 1 :] for q in bands[c]]
+                for r in range(max(min(later, default=h), cy), cy + ch):
+                    saved[r] = rgb[r].copy()
+            stripe: _Stripe | None = None
+            tiles = bands[cy]
+            for j, p in enumerate(tiles):
                 cw = min(p.cw, w - p.cx)
                 if cw > 0:
-                    band[:, p.cx : p.cx + cw] = self._tile(
-                        rgb, saved, p, ch, cw, thumb, strength, exact8
+                    core = self._tile(
+                        rgb, saved, p, ch, cw, thumb, strength, exact8, stripe, p is plans[-1]
                     )
+                    if in_place and j + 1 < len(tiles):
+                        stripe = _extend_stripe(stripe, rgb, cy, ch, tiles[j + 1].wx, p.cx, cw)
+                    out[cy : cy + ch, p.cx : p.cx + cw] = core
                 done += 1
                 if progress is not None:
                     progress(done, len(plans))
-            if in_place:
-                later = [q for c in band_starts[b + 1 :] for q in bands[c]]
-                first_needed = min((q.wy for q in later), default=h)
-                for r in [r for r in saved if r < first_needed]:
-                    del saved[r]
-                for r in range(max(first_needed, cy), cy + ch):
-                    saved[r] = rgb[r].copy()
-            out[cy : cy + ch] = band
         return out
 
     def _tile(
@@ -334,6 +380,8 @@ class Enhancer:
         thumb: np.ndarray,
         strength: float,
         exact8: bool,
+        stripe: _Stripe | None = None,
+        last: bool = False,
     ) -> np.ndarray:
         """Run one window and return its ``(ch, cw, 3)`` output core.
 
@@ -342,8 +390,8 @@ class Enhancer:
         computed here (on the core) when the image is not already on the 8-bit grid.
         """
         h, w = rgb.shape[:2]
-        window = self._window(rgb, saved, p, h, w)
-        y = self.run_tile(np.ascontiguousarray(window.transpose(2, 0, 1)[None]), thumb)[0]
+        window = self._window(rgb, saved, p, h, w, stripe)
+        y = self.run_tile(np.ascontiguousarray(window.transpose(2, 0, 1)[None]), thumb, last=last)[0]
         oy, ox = p.cy - p.wy, p.cx - p.wx
         core = y[:, oy : oy + ch, ox : ox + cw].transpose(1, 2, 0)
         x_core = window[oy : oy + ch, ox : ox + cw]
@@ -354,13 +402,39 @@ class Enhancer:
 
     @staticmethod
     def _window(
-        rgb: np.ndarray, saved: dict[int, np.ndarray], p: TilePlan, h: int, w: int
+        rgb: np.ndarray,
+        saved: dict[int, np.ndarray],
+        p: TilePlan,
+        h: int,
+        w: int,
+        stripe: _Stripe | None = None,
     ) -> np.ndarray:
-        """The window's pixels, edge-replicated beyond the image (to the multiple of 8)."""
+        """The window's original pixels, edge-replicated beyond the image (to the multiple
+        of 8); rows from ``saved`` and columns from ``stripe`` where those were overwritten."""
         inside = p.wy + p.wh <= h and p.wx + p.ww <= w
-        if inside and not any(p.wy <= r < p.wy + p.wh for r in saved):
-            return np.asarray(rgb[p.wy : p.wy + p.wh, p.wx : p.wx + p.ww], np.float32)
-        ys = np.clip(np.arange(p.wy, p.wy + p.wh), 0, h - 1)
-        xs = np.clip(np.arange(p.wx, p.wx + p.ww), 0, w - 1)
-        rows = [saved[r] if r in saved else rgb[r] for r in ys]
-        return np.stack([row[xs] for row in rows]).astype(np.float32, copy=False)
+        if not inside or any(p.wy <= r < p.wy + p.wh for r in saved):
+            ys = np.clip(np.arange(p.wy, p.wy + p.wh), 0, h - 1)
+            xs = np.clip(np.arange(p.wx, p.wx + p.ww), 0, w - 1)
+            out = np.empty((len(ys), len(xs), 3), np.float32)
+            sel = None
+            if stripe is not None:
+                sel = (xs >= stripe.x) & (xs < stripe.x + stripe.pixels.shape[1])
+            for i, r in enumerate(ys.tolist()):
+                src = saved.get(r)
+                if src is not None:
+                    out[i] = src[xs]
+                    continue
+                out[i] = rgb[r][xs]
+                if sel is not None and stripe is not None and stripe.y <= r < stripe.y + stripe.pixels.shape[0]:
+                    out[i, sel] = stripe.pixels[r - stripe.y, xs[sel] - stripe.x]
+            return out
+        win = np.asarray(rgb[p.wy : p.wy + p.wh, p.wx : p.wx + p.ww], np.float32)
+        if stripe is not None:
+            r0, r1 = max(stripe.y, p.wy), min(stripe.y + stripe.pixels.shape[0], p.wy + p.wh)
+            c0, c1 = max(stripe.x, p.wx), min(stripe.x + stripe.pixels.shape[1], p.wx + p.ww)
+            if r0 < r1 and c0 < c1:
+                win = win.copy()  # a view of the image: copy before patching
+                win[r0 - p.wy : r1 - p.wy, c0 - p.wx : c1 - p.wx] = stripe.pixels[
+                    r0 - stripe.y : r1 - stripe.y, c0 - stripe.x : c1 - stripe.x
+                ]
+        return win
