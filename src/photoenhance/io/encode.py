@@ -339,20 +339,26 @@ def encode_bytes(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, *, qua
     fmt = plan.format
     buf = io.BytesIO()
     if fmt == "jpeg":
-        _pil_image(px, plan).save(buf, "JPEG", **_jpeg_kwargs(source, rgb, plan, software, quality))
+        kw = _jpeg_kwargs(source, rgb, plan, software, quality)
+        im, px = _pil_image(px, plan), None  # Pillow copied the pixels: free ours first
+        im.save(buf, "JPEG", **kw)
+        del im  # free Pillow's copy before the bytes are copied out
     elif fmt == "png":
         kw = _png_kwargs(source, rgb, plan, software)
         if plan.bits == 16 and plan.mode != "I;16":
             Image.new(plan.mode, (1, 1)).save(buf, "PNG", **kw)
             return png16(buf.getvalue(), px)
-        _pil_image(px, plan).save(buf, "PNG", **kw)
+        im, px = _pil_image(px, plan), None
+        im.save(buf, "PNG", **kw)
+        del im  # free Pillow's copy before the bytes are copied out
     elif fmt == "tiff":
         Image.new(plan.mode, (1, 1)).save(buf, "TIFF", **_tiff_kwargs(source, plan))
         return tiff_deflate(_tiff_add_exif(buf.getvalue(), source, rgb, software), px)
-    elif fmt == "webp":
-        _pil_image(px, plan).save(buf, "WEBP", **_webp_kwargs(source, rgb, plan, software, quality))
-    else:  # heif: same options as WebP, via pillow-heif's plugin
-        _pil_image(px, plan).save(buf, "HEIF", **_webp_kwargs(source, rgb, plan, software, quality))
+    else:  # webp, or heif with the same options via pillow-heif's plugin
+        kw = _webp_kwargs(source, rgb, plan, software, quality)
+        im, px = _pil_image(px, plan), None
+        im.save(buf, "WEBP" if fmt == "webp" else "HEIF", **kw)
+        del im  # free Pillow's copy before the bytes are copied out
     return buf.getvalue()
 
 
