@@ -33,12 +33,11 @@ VAL_FRACTION, SPLIT_SEED = 0.15, 0
 N_SYNTHETIC = 64
 
 
-def _scores(fn, pairs) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    ps, ss = [], []
-    for a, b in pairs:
-        y = fn(a)
-        ps.append(min(psnr(y, b), 100.0))
-        ss.append(ssim(y, b))
+def _scores(outputs, targets) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Mean PSNR (capped at 100 dB) and SSIM of ``outputs`` against ``targets``."""
+    pairs = list(zip(outputs, targets, strict=True))
+    ps = [min(psnr(y, b), 100.0) for y, b in pairs]
+    ss = [ssim(y, b) for y, b in pairs]
     return float(np.mean(ps)), float(np.mean(ss))
 
 
@@ -80,10 +79,11 @@ def main() -> None:
         ]
         fp32_out = [engines["FP32 (onnxruntime)"].enhance(x) for x, _ in va]
         for name, fn in methods:
-            p, s = _scores(fn, va)
-            sp, _ = _scores(fn, syn)
+            out = [fn(x) for x, _ in va]  # each method runs once per pair
+            p, s = _scores(out, [y for _, y in va])
+            sp, _ = _scores([fn(x) for x, _ in syn], [y for _, y in syn])
             # fidelity of the deployment: PSNR of this method's output against the FP32 output
-            fid = np.mean([min(psnr(fn(x), f), 100.0) for (x, _), f in zip(va, fp32_out, strict=True)])
+            fid = float(np.mean([min(psnr(y, f), 100.0) for y, f in zip(out, fp32_out, strict=True)]))
             rows.append([name, f"{p:.3f}", f"{s:.4f}", f"{sp:.2f}", f"{fid:.1f}"])
             print(f"{name:48s} DPED val PSNR {p:6.3f} SSIM {s:.4f} | synthetic PSNR {sp:6.2f} | vs FP32 {fid:5.1f} dB")
     fp, qp = float(rows[3][1]), float(rows[4][1])

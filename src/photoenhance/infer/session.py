@@ -316,7 +316,7 @@ class Enhancer:
         its out-of-gamut colours — the output is *not* clipped here; the encoder clips
         after converting back to the photo's own profile.
         ``out`` may be ``rgb`` itself: tiles are then written back in place, keeping
-        only a band of original rows for the halos (bounded memory for huge photos).
+        only halo-sized stripes of original pixels (bounded memory for huge photos).
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) image, got shape {rgb.shape}")

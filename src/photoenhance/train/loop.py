@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from photoenhance.data.degrade import DEFAULT_DEGRADE_CONFIG
 from photoenhance.data.pairs import PairDataError, find_pairs, read_flags, split_pairs
 from photoenhance.data.synthetic import SyntheticPairSource
 from photoenhance.metrics import psnr, ssim
@@ -224,13 +225,14 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
             val_pairs=list(val.names),
         )
     synthetic = None
+    degrade = DEFAULT_DEGRADE_CONFIG if cfg.synthetic_tone else DETAIL_DEGRADE_CONFIG
     if cfg.synthetic is not None:
         try:
             synthetic = SyntheticPairSource(
                 cfg.synthetic,
                 cfg.patch_size,
                 rng,
-                **({} if cfg.synthetic_tone else {"cfg": DETAIL_DEGRADE_CONFIG}),
+                cfg=degrade,
             )
         except (FileNotFoundError, ValueError) as exc:
             raise TrainError(f"{cfg.synthetic}: {exc}") from exc
@@ -242,8 +244,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
             raise TrainError("no validation data: give --val-pairs or a --val-fraction > 0")
         # a fixed synthetic validation set (own seed: independent of the training stream)
         vsrc = SyntheticPairSource(
-            synthetic.photos, cfg.patch_size, np.random.default_rng(cfg.split_seed + 1234),
-            **({} if cfg.synthetic_tone else {"cfg": DETAIL_DEGRADE_CONFIG}),
+            synthetic.photos, cfg.patch_size, np.random.default_rng(cfg.split_seed + 1234), cfg=degrade
         )
         samples = [vsrc.sample() for _ in range(SYNTHETIC_VAL_COUNT)]
         val = LoadedPairs(
