@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 from photoenhance.infer.context import context_thumbnail
+from photoenhance.infer.layout import pack, unpack
 from photoenhance.infer.session import (
     Enhancer,
     InferenceConfig,
     ModelLoadError,
     bundled_model_path,
+    on_8bit_grid,
     plan_tiles,
     read_model_info,
 )
@@ -136,3 +138,41 @@ def test_extended_range_input_keeps_out_of_gamut_values() -> None:
     clipped = np.clip(img, 0, 1)
     delta = enh.enhance(clipped) - clipped
     np.testing.assert_allclose(enh.enhance(img), img + delta, atol=1e-6)
+
+
+@pytest.mark.parametrize("tile", [64, 4096])
+def test_eight_bit_photo_equals_one_direct_session_run(tile: int) -> None:
+    """An 8-bit photo of even size takes the one-pass path (packed output copied straight
+    into the image): tiled or not, in place or not, it equals one plain session run."""
+    rng = np.random.default_rng(5)
+    img = np.kron(rng.random((5, 7, 3), dtype=np.float32), np.ones((40, 48, 1), np.float32))
+    img = (np.rint(np.clip(img + 0.1 * rng.random(img.shape, dtype=np.float32), 0, 1) * 255) / 255).astype(np.float32)
+    assert on_8bit_grid(img) and img.shape == (200, 336, 3)
+    enh = Enhancer(InferenceConfig(tile=tile))
+    direct = unpack(enh.session.run(None, {"image": pack(img), "thumb": context_thumbnail(img)})[0])
+    np.testing.assert_array_equal(enh.enhance(img), direct)
+    buf = img.copy()
+    enh.enhance(buf, out=buf)
+    np.testing.assert_array_equal(buf, direct)
+
+
+def test_on_8bit_grid() -> None:
+    img = (np.arange(256 * 3, dtype=np.float32).reshape(16, 16, 3) % 256) / 255
+    assert on_8bit_grid(img) and on_8bit_grid(img, band=3)
+    for value in (0.5, 1.0 + 1 / 255, -1 / 255, np.nan):
+        bad = img.copy()
+        bad[15, 15, 2] = value
+        assert not on_8bit_grid(bad, band=4), value
+    assert on_8bit_grid(np.zeros((0, 5, 3), np.float32))
+
+
+def test_models_of_another_format_are_refused(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(bundled_model_path()))
+    for prop in model.metadata_props:
+        if prop.key == "photoenhance.format":
+            prop.value = "1"
+    old = tmp_path / "old.onnx"
+    onnx.save(model, str(old))
+    with pytest.raises(ModelLoadError, match=r"old\.onnx: model format 1 is not supported"):
+        Enhancer(InferenceConfig(model=old))

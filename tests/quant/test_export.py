@@ -13,22 +13,26 @@ onnx = pytest.importorskip("onnx")
 import onnxruntime as ort  # noqa: E402
 
 from photoenhance.infer.context import context_thumbnail  # noqa: E402
+from photoenhance.infer.layout import pack, unpack  # noqa: E402
 from photoenhance.metrics import psnr  # noqa: E402
 from photoenhance.quant.export import export_onnx  # noqa: E402
 from photoenhance.quant.fake import set_quant_mode  # noqa: E402
 
 
 def _feeds(photo: np.ndarray) -> dict[str, np.ndarray]:
-    return {
-        "image": np.ascontiguousarray(photo.transpose(2, 0, 1)[None]),
-        "thumb": context_thumbnail(photo),
-    }
+    return {"image": pack(photo), "thumb": context_thumbnail(photo)}
 
 
 def _torch_run(net, feeds) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The torch model on the same image, NCHW through forward_core → HWC."""
+    x = torch.from_numpy(unpack(feeds["image"]).transpose(2, 0, 1)[None].copy())
     with torch.no_grad():
-        y = net.forward_core(torch.from_numpy(feeds["image"]), torch.from_numpy(feeds["thumb"]))
-    return y.numpy()
+        y = net.forward_core(x, torch.from_numpy(feeds["thumb"]))
+    return y.numpy()[0].transpose(1, 2, 0)
+
+
+def _ort_run(sess, feeds) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return unpack(sess.run(None, feeds)[0])
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +49,8 @@ def test_fp32_export_matches_torch(exported, qat_model, photo) -> None:  # type:
     feeds = _feeds(photo)
     ref = _torch_run(net, feeds)
     sess = ort.InferenceSession(str(exported[1]), providers=["CPUExecutionProvider"])
-    out = sess.run(None, feeds)[0]
-    assert out.shape == ref.shape
+    out = _ort_run(sess, feeds)
+    assert out.shape == ref.shape == photo.shape
     assert np.abs(out - ref).max() <= 1e-4
 
 
@@ -54,8 +58,7 @@ def test_int8_onnxruntime_matches_torch_fake_quant(exported, qat_model, photo) -
     feeds = _feeds(np.rint(photo * 255) / 255)
     ref = _torch_run(qat_model, feeds)
     sess = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"])
-    out = sess.run(None, feeds)[0]
-    value = psnr(out[0].transpose(1, 2, 0), ref[0].transpose(1, 2, 0))
+    value = psnr(_ort_run(sess, feeds), ref)
     assert value >= 45.0, f"ORT INT8 vs torch fake-quant PSNR {value:.2f} dB"
 
 
@@ -76,6 +79,11 @@ def test_optimised_int8_graph_is_int8_native(exported, tmp_path: Path) -> None: 
     assert ops["DequantizeLinear"] == 1, ops  # enhanced
     float_ops = {"Add", "Mul", "Relu", "Clip", "Tanh", "InstanceNormalization", "PRelu", "Concat"}
     assert not float_ops & set(ops), ops
+    # the packed NHWC image layout leaves no layout op on the image path: the one
+    # SpaceToDepth (float) and Transpose (uint8) left belong to the 64x64 context thumbnail
+    assert "DepthToSpace" not in ops and ops["SpaceToDepth"] <= 1 and ops["Transpose"] <= 1, ops
+    q_image = next(n for n in graph.node if n.op_type == "QuantizeLinear" and "image" in n.input)
+    assert q_image is not None
     dq = next(n for n in graph.node if n.op_type == "DequantizeLinear")
     assert list(dq.output) == ["enhanced"]
 
@@ -88,13 +96,14 @@ def test_exports_have_dynamic_size_and_metadata(exported) -> None:  # type: igno
         assert int(meta["photoenhance.halo"]) % 8 == 0
         assert "adaptive_avg_pool2d" in meta["photoenhance.context"]
         assert float(meta["photoenhance.macs_per_mp"]) > 1e9
+        assert meta["photoenhance.format"] == "2"
         dims = model.graph.input[0].type.tensor_type.shape.dim
-        assert dims[2].dim_param and dims[3].dim_param
+        assert dims[1].dim_param and dims[2].dim_param and dims[3].dim_value == 12
     sess = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"])
     for h, w in [(8, 8), (24, 136), (200, 64)]:
-        x = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
+        x = np.random.default_rng(0).random((1, h // 2, w // 2, 12), dtype=np.float32)
         out = sess.run(None, {"image": x, "thumb": np.zeros((1, 3, 64, 64), np.float32)})[0]
-        assert out.shape == (1, 3, h, w)
+        assert out.shape == (1, h // 2, w // 2, 12)
 
 
 def test_int8_export_refuses_an_uncalibrated_model(tmp_path: Path) -> None:
@@ -113,9 +122,9 @@ def test_bundled_int8_model_matches_its_checkpoint(photo) -> None:  # type: igno
     weights = bundled_model_path().parent
     net = model_from_checkpoint(load_checkpoint(weights / "photoenhance-small.pt")).eval()
     feeds = _feeds(np.rint(photo * 255) / 255)
-    ref = _torch_run(net, feeds)[0].transpose(1, 2, 0)
+    ref = _torch_run(net, feeds)
     sess = ort.InferenceSession(str(bundled_model_path()), providers=["CPUExecutionProvider"])
-    out = sess.run(None, feeds)[0][0].transpose(1, 2, 0)
+    out = _ort_run(sess, feeds)
     assert psnr(out, ref) >= 45.0
     worst = min(
         psnr(out[i : i + 96, j : j + 96], ref[i : i + 96, j : j + 96])

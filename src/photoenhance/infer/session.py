@@ -1,7 +1,7 @@
 """onnxruntime inference: model loading, machine-specific optimised-graph cache, tiling.
 
 No torch here. Images are HWC float32 RGB in [0, 1] at this level; tiles go to the
-network as NCHW.
+network packed in its space-to-depth NHWC layout (:mod:`photoenhance.infer.layout`).
 
 Tiling: each axis is split into near-equal cores of at most ``tile`` pixels; a tile's input
 window is its core plus ``halo`` pixels on each side (multiples of 8, so every window is
@@ -27,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 
 from photoenhance.infer.context import context_thumbnail
+from photoenhance.infer.layout import copy_unpacked, pack, unpack
 
 DEFAULT_MODEL_NAME = "photoenhance-small-int8.onnx"
 DEFAULT_TILE = 2048
@@ -36,6 +37,8 @@ DEFAULT_TILE = 2048
 LARGE_PHOTO_PIXELS = 24_000_000
 LARGE_PHOTO_TILE = 1024
 MIN_HALO = 64
+#: the ONNX I/O contract this version reads (see photoenhance.quant.export)
+MODEL_FORMAT = "2"
 
 
 class ModelLoadError(RuntimeError):
@@ -98,6 +101,11 @@ def _info_from_session(path: Path, sess: ort.InferenceSession) -> ModelInfo:
     meta = sess.get_modelmeta().custom_metadata_map
     if "photoenhance.format" not in meta:
         raise ModelLoadError(f"{path}: not a photoenhance model (no photoenhance metadata)")
+    if meta["photoenhance.format"] != MODEL_FORMAT:
+        raise ModelLoadError(
+            f"{path}: model format {meta['photoenhance.format']} is not supported (this "
+            f"version reads format {MODEL_FORMAT}); re-export it with this version"
+        )
     names = [i.name for i in sess.get_inputs()]
     if names != ["image", "thumb"]:
         raise ModelLoadError(f"{path}: unexpected inputs {names}, expected ['image', 'thumb']")
@@ -183,14 +191,25 @@ def create_session(model: Path, config: InferenceConfig) -> tuple[ort.InferenceS
         return ort.InferenceSession(str(model), so, providers=providers), False
 
 
-def on_8bit_grid(rgb: np.ndarray, band: int = 256) -> bool:
+def on_8bit_grid(rgb: np.ndarray, band: int = 128) -> bool:
     """True when every value is ``k / 255`` for an integer ``k`` in 0..255 (an 8-bit photo
     decoded without colour conversion): then the network's rounding changes nothing.
-    Checked in row bands (small temporaries)."""
-    for r in range(0, rgb.shape[0], band):
+    Checked in row bands with two reused band buffers (a few MB, four passes)."""
+    h = rgb.shape[0]
+    if h == 0:
+        return True
+    scaled = np.empty((min(band, h), *rgb.shape[1:]), np.float32)
+    rounded = np.empty_like(scaled)
+    for r in range(0, h, band):
         chunk = rgb[r : r + band]
-        scaled = chunk * np.float32(255.0)
-        if not (np.all(np.abs(scaled - np.rint(scaled)) < 1e-3) and chunk.min() >= 0 and chunk.max() <= 1):
+        s, t = scaled[: len(chunk)], rounded[: len(chunk)]
+        np.multiply(chunk, np.float32(255.0), out=s)
+        np.rint(s, out=t)
+        if not (t.min() >= 0 and t.max() <= 255):  # also False for NaN
+            return False
+        np.subtract(s, t, out=s)
+        np.abs(s, out=s)
+        if not s.max() < 1e-3:
             return False
     return True
 
@@ -289,7 +308,8 @@ class Enhancer:
         return self.session.get_providers()[0]
 
     def run_tile(self, tile: np.ndarray, thumb: np.ndarray, *, last: bool = False) -> np.ndarray:
-        """``tile: (1, 3, h, w)`` (multiples of 8), ``thumb: (1, 3, 64, 64)`` → ``(1, 3, h, w)``.
+        """``tile: (1, h/2, w/2, 12)`` = :func:`~photoenhance.infer.layout.pack` of an
+        ``(h, w, 3)`` window (multiples of 8), ``thumb: (1, 3, 64, 64)`` → same layout.
 
         ``last=True`` (the last tile of a photo) shrinks onnxruntime's memory arena after
         the run, so the tiles' working memory is not held while the photo is encoded."""
@@ -359,12 +379,13 @@ class Enhancer:
             for j, p in enumerate(tiles):
                 cw = min(p.cw, w - p.cx)
                 if cw > 0:
-                    core = self._tile(
-                        rgb, saved, p, ch, cw, thumb, strength, exact8, stripe, p is plans[-1]
-                    )
+                    window = self._window(rgb, saved, p, h, w, stripe)
                     if in_place and j + 1 < len(tiles):
                         stripe = _extend_stripe(stripe, rgb, cy, ch, tiles[j + 1].wx, p.cx, cw)
-                    out[cy : cy + ch, p.cx : p.cx + cw] = core
+                    self._tile(
+                        window, p, out[cy : cy + ch, p.cx : p.cx + cw], thumb, strength, exact8,
+                        last=p is plans[-1],
+                    )
                 done += 1
                 if progress is not None:
                     progress(done, len(plans))
@@ -372,33 +393,35 @@ class Enhancer:
 
     def _tile(
         self,
-        rgb: np.ndarray,
-        saved: dict[int, np.ndarray],
+        window: np.ndarray,
         p: TilePlan,
-        ch: int,
-        cw: int,
+        dest: np.ndarray,
         thumb: np.ndarray,
         strength: float,
         exact8: bool,
-        stripe: _Stripe | None = None,
+        *,
         last: bool = False,
-    ) -> np.ndarray:
-        """Run one window and return its ``(ch, cw, 3)`` output core.
+    ) -> None:
+        """Run one window and write its output core into ``dest`` ``(ch, cw, 3)``.
 
         The window goes to the network as it is: the graph's input QuantizeLinear
         (scale 1/255, uint8) *is* the rounding and clipping to ``x8``. ``x8`` is only
         computed here (on the core) when the image is not already on the 8-bit grid.
+        ``window`` is fully packed before ``dest`` is written, so ``dest`` may overlap it.
         """
-        h, w = rgb.shape[:2]
-        window = self._window(rgb, saved, p, h, w, stripe)
-        y = self.run_tile(np.ascontiguousarray(window.transpose(2, 0, 1)[None]), thumb, last=last)[0]
+        ch, cw = dest.shape[:2]
+        y = self.run_tile(pack(window), thumb, last=last)
         oy, ox = p.cy - p.wy, p.cx - p.wx
-        core = y[:, oy : oy + ch, ox : ox + cw].transpose(1, 2, 0)
+        if exact8 and strength == 1.0 and ch % 2 == 0 and cw % 2 == 0:
+            copy_unpacked(y, oy, ox, dest)  # the common case: one pass, no temporaries
+            return
+        core = unpack(y)[oy : oy + ch, ox : ox + cw]
         x_core = window[oy : oy + ch, ox : ox + cw]
         if exact8:  # x == x8: y = x + s (net - x)
-            return core if strength == 1.0 else x_core + strength * (core - x_core)
+            dest[...] = core if strength == 1.0 else x_core + strength * (core - x_core)
+            return
         x8 = np.clip(np.rint(x_core * 255.0) / 255.0, 0.0, 1.0)
-        return x_core + strength * (core - x8)
+        dest[...] = x_core + strength * (core - x8)
 
     @staticmethod
     def _window(
@@ -410,31 +433,32 @@ class Enhancer:
         stripe: _Stripe | None = None,
     ) -> np.ndarray:
         """The window's original pixels, edge-replicated beyond the image (to the multiple
-        of 8); rows from ``saved`` and columns from ``stripe`` where those were overwritten."""
-        inside = p.wy + p.wh <= h and p.wx + p.ww <= w
-        if not inside or any(p.wy <= r < p.wy + p.wh for r in saved):
-            ys = np.clip(np.arange(p.wy, p.wy + p.wh), 0, h - 1)
-            xs = np.clip(np.arange(p.wx, p.wx + p.ww), 0, w - 1)
-            out = np.empty((len(ys), len(xs), 3), np.float32)
-            sel = None
-            if stripe is not None:
-                sel = (xs >= stripe.x) & (xs < stripe.x + stripe.pixels.shape[1])
-            for i, r in enumerate(ys.tolist()):
-                src = saved.get(r)
-                if src is not None:
-                    out[i] = src[xs]
-                    continue
-                out[i] = rgb[r][xs]
-                if sel is not None and stripe is not None and stripe.y <= r < stripe.y + stripe.pixels.shape[0]:
-                    out[i, sel] = stripe.pixels[r - stripe.y, xs[sel] - stripe.x]
-            return out
-        win = np.asarray(rgb[p.wy : p.wy + p.wh, p.wx : p.wx + p.ww], np.float32)
+        of 8); rows from ``saved`` and columns from ``stripe`` where those were overwritten.
+        A view of ``rgb`` when nothing needs patching, else a new array (built with slices:
+        one copy of the window plus the patched rows)."""
+        y0, y1 = p.wy, min(p.wy + p.wh, h)
+        x0, x1 = p.wx, min(p.wx + p.ww, w)
+        rows = sorted(r for r in saved if y0 <= r < y1)
+        patch = None
         if stripe is not None:
-            r0, r1 = max(stripe.y, p.wy), min(stripe.y + stripe.pixels.shape[0], p.wy + p.wh)
-            c0, c1 = max(stripe.x, p.wx), min(stripe.x + stripe.pixels.shape[1], p.wx + p.ww)
+            r0, r1 = max(stripe.y, y0), min(stripe.y + stripe.pixels.shape[0], y1)
+            c0, c1 = max(stripe.x, x0), min(stripe.x + stripe.pixels.shape[1], x1)
             if r0 < r1 and c0 < c1:
-                win = win.copy()  # a view of the image: copy before patching
-                win[r0 - p.wy : r1 - p.wy, c0 - p.wx : c1 - p.wx] = stripe.pixels[
-                    r0 - stripe.y : r1 - stripe.y, c0 - stripe.x : c1 - stripe.x
-                ]
+                patch = (r0, r1, c0, c1)
+        inside = y1 - y0 == p.wh and x1 - x0 == p.ww
+        if inside and not rows and patch is None:
+            return rgb[y0:y1, x0:x1]
+        win = np.empty((p.wh, p.ww, 3), np.float32)
+        win[: y1 - y0, : x1 - x0] = rgb[y0:y1, x0:x1]
+        for r in rows:  # saved rows and stripe pixels are both originals: order is free
+            win[r - y0, : x1 - x0] = saved[r][x0:x1]
+        if patch is not None and stripe is not None:
+            r0, r1, c0, c1 = patch
+            win[r0 - y0 : r1 - y0, c0 - x0 : c1 - x0] = stripe.pixels[
+                r0 - stripe.y : r1 - stripe.y, c0 - stripe.x : c1 - stripe.x
+            ]
+        if y1 - y0 < p.wh:  # replicate the last row / column (the network's padding)
+            win[y1 - y0 :, : x1 - x0] = win[y1 - y0 - 1, : x1 - x0]
+        if x1 - x0 < p.ww:
+            win[:, x1 - x0 :] = win[:, x1 - x0 - 1 : x1 - x0]
         return win

@@ -106,11 +106,13 @@ class EnhanceNet(nn.Module):
         nn.init.zeros_(self.head.conv.bias)
 
     # ------------------------------------------------------------------------------
-    def forward_core(self, x: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
-        """The exported graph. ``x: (N, 3, H, W)``, H and W multiples of :data:`MULTIPLE`;
-        ``thumb: (N, 3, 64, 64)`` = :func:`context_thumbnail` of the whole image."""
+    def forward_s2d(self, xs: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
+        """The network in space-to-depth space (what ONNX exports):
+        ``xs: (N, 12, H/2, W/2)`` = :func:`space_to_depth` of the image (H and W multiples
+        of :data:`MULTIPLE`), ``thumb: (N, 3, 64, 64)`` = :func:`context_thumbnail` of the
+        whole image → the enhanced image, same layout, in [0, 1]."""
         ctx = self.context(thumb)
-        xs = self.q_in(space_to_depth(x))  # float s2d before the quantize: ORT has no uint8 kernel
+        xs = self.q_in(xs)
         g0, a0, b0 = self.down0(xs)
         e1 = self.enc1(g0)
         g1, a1, b1 = self.down1(e1)
@@ -120,8 +122,12 @@ class EnhanceNet(nn.Module):
         d2 = self.dec2(self.fuse2(d3, a1, b1, self.ctx_2(ctx)))
         d1 = self.dec1(self.fuse1(d2, a0, b0, self.ctx_1(ctx)))
         delta = self.head(d1)
-        y = self.q_out(torch.clamp(xs + delta, 0.0, 1.0))
-        return self.q_out(depth_to_space(y))
+        return self.q_out(torch.clamp(xs + delta, 0.0, 1.0))
+
+    def forward_core(self, x: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
+        """``x: (N, 3, H, W)``, H and W multiples of :data:`MULTIPLE` → ``(N, 3, H, W)``:
+        :meth:`forward_s2d` between space-to-depth and depth-to-space."""
+        return self.q_out(depth_to_space(self.forward_s2d(space_to_depth(x), thumb)))
 
     def forward(self, x: torch.Tensor, thumb: torch.Tensor | None = None) -> torch.Tensor:
         """Any size ``(N, 3, H, W)`` in [0, 1] → same size. Pads (replicate) to a multiple

@@ -1,12 +1,17 @@
 """ONNX export of the network: FP32, and INT8 QDQ from a QAT model.
 
-Both graphs have two inputs and dynamic height/width:
+Both graphs have two inputs and dynamic height/width (format 2):
 
-``image``  float32 ``(N, 3, H, W)``, RGB in [0, 1], H and W multiples of 8
+``image``  float32 ``(N, H/2, W/2, 12)``: the RGB image in [0, 1] in space-to-depth
+           NHWC layout (channel ``(dy * 2 + dx) * 3 + c``, see
+           :mod:`photoenhance.infer.layout`), H and W multiples of 8
 ``thumb``  float32 ``(N, 3, 64, 64)``: adaptive average pool of the *whole* image
            (the global-context contract; identical for every tile of an image)
 
-and one output ``enhanced`` ``(N, 3, H, W)`` in [0, 1]. The INT8 file is a QDQ graph:
+and one output ``enhanced`` in the layout of ``image``, in [0, 1]. The network runs at
+S/2 from its first layer, and onnxruntime's INT8 convolutions are channels-last, so this
+layout leaves no SpaceToDepth, DepthToSpace or Transpose in the optimised INT8 graph
+(packing is done by numpy, fused with the copy of each tile). The INT8 file is a QDQ graph:
 per-tensor uint8 activations (the QAT scales), per-channel symmetric int8 weights (in
 [-63, 63], see :mod:`photoenhance.quant.fake`) and
 int32 biases as DequantizeLinear initializers, so onnxruntime's optimiser turns every
@@ -43,6 +48,8 @@ from photoenhance.quant.fake import INT8_MAX, QConv2d, quant_mode, set_quant_mod
 OPSET = 17
 INPUT_NAMES = ("image", "thumb")
 OUTPUT_NAME = "enhanced"
+#: the I/O contract version in the metadata: "2" = space-to-depth NHWC image tensors
+FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,9 @@ class _Core(nn.Module):
         self.net = net
 
     def forward(self, image: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
-        return self.net.forward_core(image, thumb)
+        # (N, H/2, W/2, 12) channels-last in and out; the network itself is NCHW
+        y = self.net.forward_s2d(image.permute(0, 3, 1, 2), thumb)
+        return y.permute(0, 2, 3, 1)
 
 
 def _bake_weights(net: nn.Module) -> None:
@@ -78,7 +87,7 @@ def model_metadata(net: EnhanceNet, precision: str) -> dict[str, str]:
     """The ``metadata_props`` every exported file carries (read by ``infer`` and ``info``)."""
     return {
         "photoenhance.version": __version__,
-        "photoenhance.format": "1",
+        "photoenhance.format": FORMAT,
         "photoenhance.model_size": net.config.name,
         "photoenhance.config": json.dumps(net.config.to_dict()),
         "photoenhance.precision": precision,
@@ -95,8 +104,8 @@ def model_metadata(net: EnhanceNet, precision: str) -> dict[str, str]:
                 "same bins as torch.nn.functional.adaptive_avg_pool2d",
             }
         ),
-        "photoenhance.io": "image: float32 NCHW RGB [0,1], H,W multiple of 8; "
-        "output enhanced: same shape, [0,1]",
+        "photoenhance.io": "image: float32 (N, H/2, W/2, 12) space-to-depth(2) NHWC of RGB "
+        "[0,1], channel (dy*2+dx)*3+c, H,W multiple of 8; output enhanced: same layout, [0,1]",
     }
 
 
@@ -113,9 +122,9 @@ def _torch_export(core: nn.Module, example: tuple[torch.Tensor, torch.Tensor]) -
             input_names=list(INPUT_NAMES),
             output_names=[OUTPUT_NAME],
             dynamic_axes={
-                "image": {0: "batch", 2: "height", 3: "width"},
+                "image": {0: "batch", 1: "half_height", 2: "half_width"},
                 "thumb": {0: "batch"},
-                OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+                OUTPUT_NAME: {0: "batch", 1: "half_height", 2: "half_width"},
             },
             do_constant_folding=True,
         )
@@ -192,6 +201,35 @@ def _dq_constant(
     )
 
 
+def _quantize_before_transpose(model: onnx.ModelProto, name: str) -> None:
+    """Rewrite ``name → Transpose → QuantizeLinear`` as ``name → QuantizeLinear →
+    Transpose``: the same values (per-tensor quantization commutes with a transpose), but
+    the transpose is then on uint8 data, which onnxruntime's layout optimiser cancels
+    against the channels-last convolution. (Left as exported, the optimiser pushes the
+    float transpose through the quantize by inserting a Q/DQ pair: two wasted passes.)"""
+    graph = model.graph
+    nodes = list(graph.node)
+    ti = next((i for i, n in enumerate(nodes) if n.op_type == "Transpose" and n.input[0] == name), None)
+    if ti is None:
+        raise RuntimeError(f"export: input {name!r} does not go through a Transpose")
+    tr = nodes[ti]
+    qi = [i for i, n in enumerate(nodes) if tr.output[0] in n.input]
+    if len(qi) != 1 or nodes[qi[0]].op_type != "QuantizeLinear":
+        raise RuntimeError(f"export: input {name!r} is not quantized right after its Transpose")
+    q = nodes[qi[0]]
+    q_out = q.output[0]
+    q.input[0], q.output[0] = name, f"{name}_u8"
+    tr.input[0], tr.output[0] = f"{name}_u8", q_out
+    order = [i for i in range(len(nodes)) if i != ti]
+    order.insert(order.index(qi[0]) + 1, ti)
+    reordered = []
+    for i in order:
+        reordered.append(onnx.NodeProto())
+        reordered[-1].CopyFrom(nodes[i])
+    del graph.node[:]
+    graph.node.extend(reordered)
+
+
 def _drop_unused_initializers(model: onnx.ModelProto) -> None:
     used = {i for n in model.graph.node for i in n.input}
     keep = [i for i in model.graph.initializer if i.name in used]
@@ -219,11 +257,12 @@ def export_onnx(net: EnhanceNet, path: str | Path, *, int8: bool) -> ExportInfo:
     else:
         set_quant_mode(net, "float")
         _bake_weights(net)
-    example = (torch.rand(1, 3, 64, 64), torch.rand(1, 3, CONTEXT_SIZE, CONTEXT_SIZE))
+    example = (torch.rand(1, 32, 32, 12), torch.rand(1, 3, CONTEXT_SIZE, CONTEXT_SIZE))
     model = _torch_export(_Core(net), example)
     n_convs = sum(1 for n in model.graph.node if n.op_type == "Conv")
     if int8:
         _quantize_conv_params(model)
+        _quantize_before_transpose(model, INPUT_NAMES[0])
     precision = "int8-qat" if int8 else "fp32"
     meta = model_metadata(net, precision)
     del model.metadata_props[:]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from photoenhance.infer.context import context_thumbnail
+from photoenhance.infer.layout import pack
 
 
 class PTQUnavailable(RuntimeError):
@@ -33,7 +34,7 @@ def calibration_feeds(images: Iterable[np.ndarray], multiple: int = 8) -> list[d
         x = np.rint(img[:h, :w] * 255.0) / 255.0
         feeds.append(
             {
-                "image": np.ascontiguousarray(x.transpose(2, 0, 1)[None], np.float32),
+                "image": pack(x.astype(np.float32)),
                 "thumb": context_thumbnail(x.astype(np.float32)),
             }
         )
