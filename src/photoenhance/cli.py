@@ -523,8 +523,9 @@ def train_command(
     out_console = _stdout()
     for p in (result.best_fp32, result.best_qat):
         if p is not None:
+            fid = "" if p.fidelity is None else f", {p.fidelity:.1f} dB from the FP32 model (chosen by this)"
             out_console.print(
-                f"best {p.phase.upper():4s} step {p.step:5d}: val PSNR {p.psnr:.2f} dB, SSIM {p.ssim:.4f}"
+                f"best {p.phase.upper():4s} step {p.step:5d}: val PSNR {p.psnr:.2f} dB, SSIM {p.ssim:.4f}{fid}"
             )
     out_console.print(f"wrote {out / 'model.onnx'} (use: photoenhance run --model {out / 'model.onnx'})")
 

@@ -99,6 +99,11 @@ def test_context_thumbnail_is_the_adaptive_average() -> None:
     np.testing.assert_allclose(t[0, :, 5, 7], img[ys:ye, xs:xe].mean(axis=(0, 1)), rtol=1e-5)
     flat = np.full((3, 1000, 3), 0.25, np.float32)
     np.testing.assert_allclose(context_thumbnail(flat), 0.25, rtol=1e-6)
+    # extended range is clipped first; in_range=True (an 8-bit photo) skips the clip
+    wide = img * 1.5 - 0.25
+    np.testing.assert_allclose(context_thumbnail(wide), context_thumbnail(np.clip(wide, 0, 1)), rtol=1e-6)
+    np.testing.assert_allclose(context_thumbnail(img, in_range=True), t, rtol=1e-6)
+    assert not np.allclose(context_thumbnail(wide, in_range=True), context_thumbnail(wide))
 
 
 def test_optimised_graph_cache(tmp_path: Path, image: np.ndarray, whole: np.ndarray) -> None:
@@ -176,3 +181,22 @@ def test_models_of_another_format_are_refused(tmp_path: Path) -> None:
     onnx.save(model, str(old))
     with pytest.raises(ModelLoadError, match=r"old\.onnx: model format 1 is not supported"):
         Enhancer(InferenceConfig(model=old))
+
+
+def test_scan_image_is_thumbnail_plus_grid_check() -> None:
+    """Enhancer's one-pass scan agrees with the two separate functions, whichever bin
+    (first, last) leaves the grid, and with extended-range values after that."""
+    from photoenhance.infer.context import scan_image
+
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (150, 90, 3)).astype(np.float32) / 255
+    cases = [img]
+    for r, value in ((0, 0.5), (149, 0.5), (70, 1.7), (149, -0.3)):
+        bad = img.copy()
+        bad[r, 3, 1] = value
+        cases.append(bad)
+    for case in cases:
+        thumb, grid = scan_image(case)
+        assert grid == on_8bit_grid(case)
+        np.testing.assert_allclose(thumb, context_thumbnail(case), rtol=1e-6, atol=1e-7)
+    assert scan_image(img)[1] and not any(scan_image(c)[1] for c in cases[1:])

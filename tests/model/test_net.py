@@ -87,3 +87,27 @@ def test_receptive_radius_is_finite_and_multiple_padding() -> None:
     r = receptive_radius(SIZES["tiny"])
     assert 16 < r < 160
     assert MULTIPLE == 8
+
+
+@pytest.mark.parametrize("hw", [(64, 64), (100, 70), (333, 517)])
+def test_numpy_thumbnail_is_the_torch_thumbnail(hw: tuple[int, int]) -> None:
+    """Training (torch) and inference (numpy) compute the global-context input alike."""
+    import numpy as np
+
+    from photoenhance.infer.context import context_thumbnail as np_thumb
+    from photoenhance.model import context_thumbnail as torch_thumb
+
+    img = np.random.default_rng(hw[0]).random((*hw, 3), dtype=np.float32)
+    ref = torch_thumb(torch.from_numpy(img.transpose(2, 0, 1)[None].copy())).numpy()
+    np.testing.assert_allclose(np_thumb(img, in_range=True), ref, rtol=1e-5, atol=1e-7)
+
+
+def test_fusion_context_is_optional() -> None:
+    from photoenhance.model.blocks import Fusion
+
+    d, a = torch.rand(1, 16, 4, 4), torch.rand(1, 8, 8, 8)
+    assert Fusion(16, 8, 8, context=False)(d, a, a).shape == (1, 8, 8, 8)
+    with pytest.raises(ValueError, match="ctx"):
+        Fusion(16, 8, 8)(d, a, a)
+    net = create_model("small")
+    assert net.fuse1.ctx_add is None and net.fuse2.ctx_add is not None

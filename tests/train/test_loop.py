@@ -42,6 +42,13 @@ def test_twenty_step_run_exports_a_runnable_int8_model(pairs_dir: Path, tmp_path
     report = json.loads((out / "report.json").read_text())
     assert report["data"]["train_pairs"] + len(report["data"]["val_pairs"]) == 8
     assert set(report["best"]) == {"fp32", "qat"}
+    # QAT distils the best FP32 model, so its best state is the most faithful one
+    qat_evals = [h for h in report["history"] if h["phase"] == "qat"]
+    assert qat_evals and all("val_fidelity" in h for h in qat_evals)
+    chosen = max(qat_evals, key=lambda h: h["val_fidelity"])
+    assert report["best"]["qat"]["step"] == chosen["step"]
+    assert report["best"]["qat"]["fidelity"] == chosen["val_fidelity"]
+    assert result.best_qat is not None and result.best_qat.fidelity == chosen["val_fidelity"]
     ckpt = load_checkpoint(out / "checkpoint.pt")  # weights_only=True loading
     assert ckpt["quant_mode"] == "quant"
 

@@ -31,19 +31,64 @@ def _pool_axis(a: np.ndarray, axis: int, out: int) -> np.ndarray:
     return total / (end - start).reshape(shape)
 
 
-def context_thumbnail(rgb: np.ndarray, size: int = CONTEXT_SIZE) -> np.ndarray:
+def context_thumbnail(rgb: np.ndarray, size: int = CONTEXT_SIZE, *, in_range: bool = False) -> np.ndarray:
     """``(H, W, 3)`` float32 in [0, 1] → ``(1, 3, size, size)`` float32 thumbnail.
 
     Values are clipped to [0, 1] first (extended-range sRGB from wide-gamut photos), as
-    the network sees them. Works in row bands so a 48 MP image needs only a few MB of
-    temporary memory.
+    the network sees them; ``in_range=True`` says they already are (an 8-bit photo), which
+    skips the clip (a third of the cost). Row sums are float32 over one bin of rows at a
+    time (a few MB of temporary memory for a 48 MP image); the division and the column
+    pooling are float64.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {rgb.shape}")
     h, _ = rgb.shape[:2]
     start, end = _bins(h, size)
-    rows = np.empty((size, rgb.shape[1], 3), np.float64)
+    sums = np.empty((size, rgb.shape[1], 3), np.float32)
     for i in range(size):
-        rows[i] = np.clip(rgb[start[i] : end[i]], 0.0, 1.0).astype(np.float64).mean(axis=0)
-    thumb = _pool_axis(rows, 1, size)  # (size, size, 3)
+        band = rgb[start[i] : end[i]]
+        if not in_range:
+            band = np.clip(band, 0.0, 1.0)
+        np.add.reduce(band, axis=0, dtype=np.float32, out=sums[i])
+    thumb = _pool_axis(sums.astype(np.float64) / (end - start)[:, None, None], 1, size)
     return np.ascontiguousarray(thumb.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def band_on_grid(band: np.ndarray, scaled: np.ndarray, rounded: np.ndarray) -> bool:
+    """Every value of ``band`` is ``k / 255``, ``k`` in 0..255 (``scaled`` and ``rounded``
+    are scratch buffers of ``band``'s shape)."""
+    np.multiply(band, np.float32(255.0), out=scaled)
+    np.rint(scaled, out=rounded)
+    if not (rounded.min() >= 0 and rounded.max() <= 255):  # also False for NaN
+        return False
+    np.subtract(scaled, rounded, out=scaled)
+    np.abs(scaled, out=scaled)
+    return bool(scaled.max() < 1e-3)
+
+
+def scan_image(rgb: np.ndarray, size: int = CONTEXT_SIZE) -> tuple[np.ndarray, bool]:
+    """One pass over the image for what inference needs before the first tile: the
+    context thumbnail (as :func:`context_thumbnail`) and whether the image is on the 8-bit
+    grid (every value ``k / 255``: then the network's input rounding changes nothing).
+
+    Each thumbnail bin of rows is checked and summed while it is in the cache, with two
+    reused scratch buffers; once a bin is off the grid the rest are clipped instead."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {rgb.shape}")
+    h, w = rgb.shape[:2]
+    start, end = _bins(h, size)
+    rows = int((end - start).max())
+    scaled = np.empty((rows, w, 3), np.float32)
+    rounded = np.empty_like(scaled)
+    sums = np.empty((size, w, 3), np.float32)
+    on_grid = True
+    for i in range(size):
+        band = rgb[start[i] : end[i]]
+        n = len(band)
+        if on_grid:
+            on_grid = band_on_grid(band, scaled[:n], rounded[:n])
+        if not on_grid:  # bins before were on the grid, hence in [0, 1] already
+            band = np.clip(band, 0.0, 1.0)
+        np.add.reduce(band, axis=0, dtype=np.float32, out=sums[i])
+    thumb = _pool_axis(sums.astype(np.float64) / (end - start)[:, None, None], 1, size)
+    return np.ascontiguousarray(thumb.transpose(2, 0, 1)[None], dtype=np.float32), on_grid

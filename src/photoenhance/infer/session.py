@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from photoenhance.infer.context import context_thumbnail
+from photoenhance.infer.context import band_on_grid, scan_image
 from photoenhance.infer.layout import copy_unpacked, pack, unpack
 
 DEFAULT_MODEL_NAME = "photoenhance-small-int8.onnx"
@@ -194,7 +194,8 @@ def create_session(model: Path, config: InferenceConfig) -> tuple[ort.InferenceS
 def on_8bit_grid(rgb: np.ndarray, band: int = 128) -> bool:
     """True when every value is ``k / 255`` for an integer ``k`` in 0..255 (an 8-bit photo
     decoded without colour conversion): then the network's rounding changes nothing.
-    Checked in row bands with two reused band buffers (a few MB, four passes)."""
+    Checked in row bands with two reused band buffers. (:meth:`Enhancer.enhance` gets
+    this from :func:`~photoenhance.infer.context.scan_image`, in the thumbnail's pass.)"""
     h = rgb.shape[0]
     if h == 0:
         return True
@@ -202,14 +203,7 @@ def on_8bit_grid(rgb: np.ndarray, band: int = 128) -> bool:
     rounded = np.empty_like(scaled)
     for r in range(0, h, band):
         chunk = rgb[r : r + band]
-        s, t = scaled[: len(chunk)], rounded[: len(chunk)]
-        np.multiply(chunk, np.float32(255.0), out=s)
-        np.rint(s, out=t)
-        if not (t.min() >= 0 and t.max() <= 255):  # also False for NaN
-            return False
-        np.subtract(s, t, out=s)
-        np.abs(s, out=s)
-        if not s.max() < 1e-3:
+        if not band_on_grid(chunk, scaled[: len(chunk)], rounded[: len(chunk)]):
             return False
     return True
 
@@ -343,8 +337,7 @@ class Enhancer:
         if not 0.0 <= strength <= 1.0:
             raise ValueError("strength must be within 0..1")
         h, w = rgb.shape[:2]
-        thumb = context_thumbnail(rgb, self.info.context_size)
-        exact8 = on_8bit_grid(rgb)
+        thumb, exact8 = scan_image(rgb, self.info.context_size)
         if out is None:
             out = np.empty_like(rgb, dtype=np.float32)
         m = self.info.multiple

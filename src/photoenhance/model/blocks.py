@@ -165,29 +165,36 @@ class GatedDown(nn.Module):
 
 
 class Fusion(nn.Module):
-    """Decoder fusion: ``relu(up(conv1x1(d) + ctx) + conv1x1(a) + conv1x1(b))``.
+    """Decoder fusion: ``relu(up(conv1x1(d) [+ ctx]) + conv1x1(a) + conv1x1(b))``.
 
-    The 1x1 conv and the global-context bias are applied at the coarse level *before*
-    nearest upsampling (they commute with it), which is 4x cheaper. No Concat node.
-    ``d: (N, cd, H/2, W/2)``, ``a, b: (N, cs, H, W)``, ``ctx: (N, cout, 1, 1)``
-    → ``(N, cout, H, W)``.
+    The 1x1 conv (and the global-context bias, where given) are applied at the coarse
+    level *before* nearest upsampling (they commute with it), which is 4x cheaper. No
+    Concat node. ``d: (N, cd, H/2, W/2)``, ``a, b: (N, cs, H, W)``, ``ctx: (N, cout, 1, 1)``
+    or None → ``(N, cout, H, W)``. ``context=False`` builds a fusion without the
+    context bias (onnxruntime's broadcasting uint8 add is slow at large sizes).
     """
 
-    def __init__(self, cd: int, cs: int, cout: int):
+    def __init__(self, cd: int, cs: int, cout: int, context: bool = True):
         super().__init__()
         self.up_conv = ConvAct(conv1x1(cd, cout), relu=False)
-        self.ctx_add = QAdd()
+        self.ctx_add = QAdd() if context else None
         self.skip_a = ConvAct(conv1x1(cs, cout), relu=False)
         self.skip_b = ConvAct(conv1x1(cs, cout), relu=False)
         self.add = QAdd(relu=True, n=3)
 
     def forward(
-        self, d: torch.Tensor, a: torch.Tensor, b: torch.Tensor, ctx: torch.Tensor
+        self, d: torch.Tensor, a: torch.Tensor, b: torch.Tensor, ctx: torch.Tensor | None = None
     ) -> torch.Tensor:
-        u = self.ctx_add(self.up_conv(d), ctx)
+        u = self.up_conv(d)
+        q_up = self.up_conv.q
+        if self.ctx_add is not None:
+            if ctx is None:
+                raise ValueError("this fusion adds global context: pass ctx")
+            u = self.ctx_add(u, ctx)
+            q_up = self.ctx_add.q[-1]
         # nearest upsampling keeps values on the quantization grid: requantizing with the
         # same quantizer is exact and gives ONNX the Q/DQ pair that keeps Resize in uint8
-        u = self.ctx_add.q[-1](F.interpolate(u, scale_factor=2.0, mode="nearest"))
+        u = q_up(F.interpolate(u, scale_factor=2.0, mode="nearest"))
         return self.add(u, self.skip_a(a), self.skip_b(b))
 
 
