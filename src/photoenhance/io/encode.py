@@ -131,6 +131,18 @@ def _quantise_into(x: np.ndarray, out: np.ndarray, bits: int) -> None:
     out[...] = x
 
 
+def _quantise_clean_into(src: np.ndarray, out: np.ndarray, bits: int) -> None:
+    """``out[...] = rint(clip(x, 0, 1) * top)`` with NaN -> 0, +inf -> 1, -inf -> 0 —
+    what :func:`_clean_band` then :func:`_quantise_into` give, in four passes instead of
+    about ten (``fmax``/``fmin`` pick the non-NaN operand). ``src`` is not modified."""
+    top = np.float32(65535 if bits == 16 else 255)
+    x = np.fmax(src, np.float32(0.0), dtype=np.float32)
+    np.fmin(x, np.float32(1.0), out=x)
+    x *= top
+    np.rint(x, out=x)
+    out[...] = x
+
+
 def _quantise(x: np.ndarray, bits: int) -> np.ndarray:
     """Quantised copy of float ``x`` (any shape): clip to [0, 1], scale, round half even."""
     out = np.empty(x.shape, np.uint16 if bits == 16 else np.uint8)
@@ -158,6 +170,12 @@ def _channels(rgb: np.ndarray, alpha: np.ndarray | None, plan: OutputPlan) -> np
     for rows in colour.row_bands(h, w):
         if profile is not None and plan.mode in ("RGB", "RGBA"):  # fast: cleans, converts, quantises
             colour.srgb_to_codes(rgb[rows], profile, plan.bits, px[rows, :, :3])
+            if plan.mode == "RGBA":
+                assert alpha is not None
+                _quantise_into(np.array(alpha[rows], np.float32), px[rows, :, 3], plan.bits)
+            continue
+        if profile is None and plan.mode in ("RGB", "RGBA"):  # the common case: sRGB out
+            _quantise_clean_into(rgb[rows], px[rows, :, :3], plan.bits)
             if plan.mode == "RGBA":
                 assert alpha is not None
                 _quantise_into(np.array(alpha[rows], np.float32), px[rows, :, 3], plan.bits)
