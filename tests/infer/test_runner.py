@@ -260,7 +260,7 @@ def test_pipeline_overlaps_and_bounds_memory(
     res = run_batch([photos], RunConfig(output_dir=tmp_path / "out"), enhancer=fake)
     elapsed = time.perf_counter() - t0
     assert res.ok == 6
-    assert peak <= 3
+    assert peak <= RunConfig(output_dir=tmp_path).max_in_flight
     assert elapsed < 6 * 0.3 * 0.75, f"no overlap: {elapsed:.2f}s for 6 x (3 x 0.1 s)"
 
     alive = peak = 0
@@ -295,3 +295,15 @@ def test_in_place_output_is_complete(photos: Path, tmp_path: Path, enhancer: Enh
     )
     assert res.files[0].compare is not None and is_complete_image(res.files[0].compare)
     assert is_complete_image(tmp_path / "o" / "p0.png")
+
+
+def test_in_flight_slots_scale_with_megapixels(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Slots per photo: 1 up to 8 MP, 2 for 12 MP (two alive of the default 4), all for 48 MP."""
+    from types import SimpleNamespace
+
+    sizes = {"small.jpg": (3000, 2000), "12mp.jpg": (4000, 3000), "48mp.jpg": (8000, 6000)}
+    monkeypatch.setattr(runner, "probe_image", lambda path, **kw: sizes[Path(path).name])
+    batch = SimpleNamespace(config=RunConfig(output_dir=tmp_path))
+    weight = {n: runner._Pipeline._weight(batch, SimpleNamespace(input=Path(n))) for n in sizes}  # type: ignore[arg-type]
+    assert weight == {"small.jpg": 1, "12mp.jpg": 2, "48mp.jpg": 4}
+    assert batch.config.max_in_flight // weight["12mp.jpg"] == 2
