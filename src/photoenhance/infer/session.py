@@ -104,7 +104,8 @@ def _info_from_session(path: Path, sess: ort.InferenceSession) -> ModelInfo:
     if meta["photoenhance.format"] != MODEL_FORMAT:
         raise ModelLoadError(
             f"{path}: model format {meta['photoenhance.format']} is not supported (this "
-            f"version reads format {MODEL_FORMAT}); re-export it with this version"
+            f"version reads format {MODEL_FORMAT}); train it again with this version "
+            "(`photoenhance train`)"
         )
     names = [i.name for i in sess.get_inputs()]
     if names != ["image", "thumb"]:
