@@ -200,3 +200,16 @@ def test_scan_image_is_thumbnail_plus_grid_check() -> None:
         assert grid == on_8bit_grid(case)
         np.testing.assert_allclose(thumb, context_thumbnail(case), rtol=1e-6, atol=1e-7)
     assert scan_image(img)[1] and not any(scan_image(c)[1] for c in cases[1:])
+
+
+def test_any_dtype_or_strides_give_the_same_result() -> None:
+    """float64, Fortran-ordered and strided inputs take the generic packing paths and
+    must agree bit for bit with the contiguous float32 fast path."""
+    rng = np.random.default_rng(0)
+    img = (rng.integers(0, 256, (130, 170, 3)) / 255).astype(np.float32)
+    enh = Enhancer(InferenceConfig(tile=64))
+    ref = enh.enhance(img)
+    wide = np.zeros((130, 340, 3), np.float32)
+    wide[:, ::2] = img
+    for variant in (img.astype(np.float64), np.asfortranarray(img), wide[:, ::2]):
+        np.testing.assert_array_equal(enh.enhance(variant), ref)
