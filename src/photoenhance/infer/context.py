@@ -40,18 +40,7 @@ def context_thumbnail(rgb: np.ndarray, size: int = CONTEXT_SIZE, *, in_range: bo
     time (a few MB of temporary memory for a 48 MP image); the division and the column
     pooling are float64.
     """
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) image, got shape {rgb.shape}")
-    h, _ = rgb.shape[:2]
-    start, end = _bins(h, size)
-    sums = np.empty((size, rgb.shape[1], 3), np.float32)
-    for i in range(size):
-        band = rgb[start[i] : end[i]]
-        if not in_range:
-            band = np.clip(band, 0.0, 1.0)
-        np.add.reduce(band, axis=0, dtype=np.float32, out=sums[i])
-    thumb = _pool_axis(sums.astype(np.float64) / (end - start)[:, None, None], 1, size)
-    return np.ascontiguousarray(thumb.transpose(2, 0, 1)[None], dtype=np.float32)
+    return _thumbnail(rgb, size, check_grid=False, in_range=in_range)[0]
 
 
 def band_on_grid(band: np.ndarray, scaled: np.ndarray, rounded: np.ndarray) -> bool:
@@ -73,21 +62,29 @@ def scan_image(rgb: np.ndarray, size: int = CONTEXT_SIZE) -> tuple[np.ndarray, b
 
     Each thumbnail bin of rows is checked and summed while it is in the cache, with two
     reused scratch buffers; once a bin is off the grid the rest are clipped instead."""
+    return _thumbnail(rgb, size, check_grid=True, in_range=False)
+
+
+def _thumbnail(
+    rgb: np.ndarray, size: int, *, check_grid: bool, in_range: bool
+) -> tuple[np.ndarray, bool]:
+    """The thumbnail, bin of rows by bin of rows, and (with ``check_grid``) whether every
+    value is on the 8-bit grid. A bin is clipped unless ``in_range`` or it (and every bin
+    before it) is on the grid, hence in [0, 1] already."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {rgb.shape}")
     h, w = rgb.shape[:2]
     start, end = _bins(h, size)
-    rows = int((end - start).max())
-    scaled = np.empty((rows, w, 3), np.float32)
-    rounded = np.empty_like(scaled)
+    if check_grid:
+        scaled = np.empty((int((end - start).max()), w, 3), np.float32)
+        rounded = np.empty_like(scaled)
     sums = np.empty((size, w, 3), np.float32)
-    on_grid = True
+    on_grid = check_grid
     for i in range(size):
         band = rgb[start[i] : end[i]]
-        n = len(band)
         if on_grid:
-            on_grid = band_on_grid(band, scaled[:n], rounded[:n])
-        if not on_grid:  # bins before were on the grid, hence in [0, 1] already
+            on_grid = band_on_grid(band, scaled[: len(band)], rounded[: len(band)])
+        if not (on_grid or in_range):
             band = np.clip(band, 0.0, 1.0)
         np.add.reduce(band, axis=0, dtype=np.float32, out=sums[i])
     thumb = _pool_axis(sums.astype(np.float64) / (end - start)[:, None, None], 1, size)

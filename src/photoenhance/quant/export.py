@@ -173,9 +173,7 @@ def _quantize_conv_params(model: onnx.ModelProto) -> int:
             node.input[2] = new_nodes[-1].output[0]
         count += 1
     # DequantizeLinear nodes of constants first: the graph stays topologically sorted
-    nodes = list(graph.node)
-    del graph.node[:]
-    graph.node.extend(new_nodes + nodes)
+    _replace_nodes(graph, new_nodes + list(graph.node))
     _drop_unused_initializers(model)
     return count
 
@@ -222,12 +220,18 @@ def _quantize_before_transpose(model: onnx.ModelProto, name: str) -> None:
     tr.input[0], tr.output[0] = f"{name}_u8", q_out
     order = [i for i in range(len(nodes)) if i != ti]
     order.insert(order.index(qi[0]) + 1, ti)
-    reordered = []
-    for i in order:
-        reordered.append(onnx.NodeProto())
-        reordered[-1].CopyFrom(nodes[i])
+    _replace_nodes(graph, [nodes[i] for i in order])
+
+
+def _replace_nodes(graph: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
+    """Make ``nodes`` (in this order; copies, so they may be messages of ``graph`` itself)
+    the graph's node list."""
+    copies = []
+    for n in nodes:
+        copies.append(onnx.NodeProto())
+        copies[-1].CopyFrom(n)
     del graph.node[:]
-    graph.node.extend(reordered)
+    graph.node.extend(copies)
 
 
 def _drop_unused_initializers(model: onnx.ModelProto) -> None:

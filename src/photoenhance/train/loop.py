@@ -263,36 +263,28 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
 
 
 @torch.no_grad()
-def evaluate_pairs(net: EnhanceNet, val: LoadedPairs, device: torch.device) -> tuple[float, float]:
-    """Mean per-pair PSNR / SSIM of ``net`` (in its current quant mode) on ``val``."""
+def predict(net: EnhanceNet, images: list[np.ndarray], device: torch.device) -> list[np.ndarray]:
+    """``net`` (in its current quant mode, eval mode) on each HWC image in [0, 1] → its
+    HWC outputs, clamped to [0, 1]."""
     was = net.training
     net.eval()
-    ps, ss = [], []
-    for a, b in zip(val.inputs, val.targets, strict=True):
-        x = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(device)
-        y = net(x)[0].clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
-        ps.append(min(psnr(y, b), 100.0))
-        ss.append(ssim(y, b))
-    net.train(was)
-    return float(np.mean(ps)), float(np.mean(ss))
+    try:
+        return [
+            net(torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(device))[0]
+            .clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
+            for a in images
+        ]
+    finally:
+        net.train(was)
 
 
-@torch.no_grad()
-def evaluate_fidelity(
-    net: EnhanceNet, teacher: EnhanceNet, val: LoadedPairs, device: torch.device
-) -> float:
-    """Mean per-pair PSNR of ``net``'s output against ``teacher``'s on the validation
-    inputs: how faithfully a QAT model reproduces the FP32 model it distils."""
-    was = net.training
-    net.eval()
-    ps = []
-    for a in val.inputs:
-        x = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(device)
-        y = net(x)[0].clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
-        t = teacher(x)[0].clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
-        ps.append(min(psnr(y, t), 100.0))
-    net.train(was)
-    return float(np.mean(ps))
+def mean_psnr(outputs: list[np.ndarray], targets: list[np.ndarray]) -> float:
+    """Mean per-pair PSNR, each capped at 100 dB (identical pairs)."""
+    return float(np.mean([min(psnr(y, t), 100.0) for y, t in zip(outputs, targets, strict=True)]))
+
+
+def mean_ssim(outputs: list[np.ndarray], targets: list[np.ndarray]) -> float:
+    return float(np.mean([ssim(y, t) for y, t in zip(outputs, targets, strict=True)]))
 
 
 def _state_copy(net: EnhanceNet) -> dict[str, torch.Tensor]:
@@ -403,15 +395,19 @@ def train(
         except when QAT distils the FP32 model: then it is the one most faithful to that
         model (PSNR against its output on the validation inputs). Picking a QAT state by
         its PSNR on a few real pairs would pick noise: the QAT objective is the teacher."""
+        nonlocal teacher_val
         raw = None
         if ema is not None:
             raw = _state_copy(net)
             net.load_state_dict(ema.state)
-        p, s = evaluate_pairs(net, data.val, device)
+        outs = predict(net, data.val.inputs, device)  # one run serves both measures
+        p, s = mean_psnr(outs, data.val.targets), mean_ssim(outs, data.val.targets)
         entry: dict[str, Any] = {"step": step, "phase": phase, "val_psnr": p, "val_ssim": s}
         score = p
         if phase == "qat" and teacher is not None:
-            score = entry["val_fidelity"] = evaluate_fidelity(net, teacher, data.val, device)
+            if teacher_val is None:  # the teacher is fixed for the phase: run it once
+                teacher_val = predict(teacher, data.val.inputs, device)
+            score = entry["val_fidelity"] = mean_psnr(outs, teacher_val)
         history.append(entry)
         if phase not in best or score > best[phase].get("score", best[phase]["psnr"]):
             best[phase] = {
@@ -424,6 +420,7 @@ def train(
 
     use_teacher = cfg.qat_target == "teacher" or (cfg.qat_target == "auto" and cfg.steps > 0)
     teacher: EnhanceNet | None = None
+    teacher_val: list[np.ndarray] | None = None  # the teacher's outputs on the validation inputs
 
     def make_teacher() -> EnhanceNet:
         t = copy.deepcopy(net).eval()
@@ -443,7 +440,7 @@ def train(
             if "fp32" in best:
                 net.load_state_dict(best["fp32"]["state"])
             if use_teacher:
-                teacher = make_teacher()
+                teacher, teacher_val = make_teacher(), None
             calibrate(net, (data.sampler.sample(cfg.batch_size)[:1] for _ in range(cfg.calib_batches)))
             phase = "qat"
             opt = _optimizer(net, cfg)
