@@ -144,7 +144,7 @@ def _models(tmp: Path, sizes: list[str]) -> dict[str, dict[str, Path]]:
     calibrated random weights for the others (speed does not depend on the values)."""
     import torch
 
-    from photoenhance.model import create_model
+    from photoenhance.model import create_model, head_convs
     from photoenhance.quant.export import export_onnx
     from photoenhance.quant.qat import calibrate
     from photoenhance.train.checkpoint import save_model_checkpoint
@@ -159,7 +159,8 @@ def _models(tmp: Path, sizes: list[str]) -> dict[str, dict[str, Path]]:
             continue
         torch.manual_seed(0)
         net = create_model(size).eval()
-        torch.nn.init.normal_(net.head.conv.weight, std=0.02)
+        for c in head_convs(net):
+            torch.nn.init.normal_(c.weight, std=0.02)
         calibrate(net, [(torch.rand(2, 3, 64, 64),)])
         d = {"int8": tmp / f"{size}-int8.onnx", "fp32": tmp / f"{size}-fp32.onnx", "ckpt": tmp / f"{size}.pt"}
         export_onnx(net, d["int8"], int8=True)

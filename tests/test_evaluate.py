@@ -40,13 +40,14 @@ def test_model_rows_are_means_of_per_pair_metrics(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     from photoenhance.infer.session import Enhancer, InferenceConfig
     from photoenhance.io import read_rgb
-    from photoenhance.model import create_model
+    from photoenhance.model import create_model, head_convs
     from photoenhance.quant.export import export_onnx
     from photoenhance.quant.qat import calibrate
 
     torch.manual_seed(0)
     net = create_model("tiny").eval()
-    torch.nn.init.normal_(net.head.conv.weight, std=0.05)
+    for c in head_convs(net):
+        torch.nn.init.normal_(c.weight, std=0.05)
     calibrate(net, [(torch.rand(2, 3, 32, 32),)])
     export_onnx(net, tmp_path / "model.onnx", int8=True)
     export_onnx(net, tmp_path / "model-fp32.onnx", int8=False)

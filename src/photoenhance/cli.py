@@ -459,6 +459,24 @@ def train_command(
     synthetic_tone: Annotated[
         bool, typer.Option("--synthetic-tone/--synthetic-detail", help="Synthetic tone/colour shifts too.")
     ] = False,
+    identity_share: Annotated[
+        float,
+        typer.Option("--identity-share", help="Share of each batch that is identity examples "
+                     "(good photos that must come out unchanged: DSLR targets of the pairs and "
+                     "clean photos from --identity-photos), 0 to 0.9."),
+    ] = 0.0,
+    identity_photos: Annotated[
+        Path | None,
+        typer.Option("--identity-photos", help="Clean photos for identity examples "
+                     "(default: the --synthetic folder)."),
+    ] = None,
+    loss: Annotated[
+        str, typer.Option("--loss", help="Training loss: paper (2·PSNR-Y + cosine + outlier L1) | l1mse.")
+    ] = "paper",
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="Output head for --from scratch: headroom (default) | residual."),
+    ] = None,
     resize_target: Annotated[bool, typer.Option("--resize-target", help="Resize targets to input size.")] = False,
     eval_every: Annotated[int, typer.Option("--eval-every")] = 200,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every")] = 200,
@@ -485,6 +503,7 @@ def train_command(
     cfg = TrainConfig(
         out=out, pairs=pairs, val_pairs=val_pairs, val_fraction=val_fraction, synthetic=synthetic,
         synthetic_fraction=synthetic_fraction, synthetic_tone=synthetic_tone,
+        identity_fraction=identity_share, identity_photos=identity_photos, loss=loss, head=head,
         resize_target=resize_target, init=init, size=size, steps=steps, qat_steps=qat_steps,
         batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr, qat_target=qat_target,
         eval_every=eval_every,

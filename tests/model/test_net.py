@@ -11,6 +11,7 @@ from photoenhance.model import (  # noqa: E402
     SIZES,
     count_params,
     create_model,
+    head_convs,
     macs_per_megapixel,
     receptive_radius,
 )
@@ -25,7 +26,8 @@ from photoenhance.model.blocks import (  # noqa: E402
 @pytest.mark.parametrize("h,w", [(1, 1), (7, 13), (37, 53), (64, 64), (100, 100), (9, 250)])
 def test_any_size_round_trips_shape(h: int, w: int) -> None:
     net = create_model("tiny").eval()
-    torch.nn.init.normal_(net.head.conv.weight, std=0.1)
+    for c in head_convs(net):
+        torch.nn.init.normal_(c.weight, std=0.1)
     x = torch.rand(2, 3, h, w)
     with torch.no_grad():
         y = net(x)

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from photoenhance.io import read_rgb  # noqa: E402
-from photoenhance.model import create_model  # noqa: E402
+from photoenhance.model import create_model, head_convs  # noqa: E402
 from photoenhance.model.net import EnhanceNet  # noqa: E402
 from photoenhance.quant.qat import calibrate  # noqa: E402
 
@@ -28,7 +28,8 @@ def qat_model(photo: np.ndarray) -> EnhanceNet:
     torch.manual_seed(0)
     net = create_model("small").eval()
     with torch.no_grad():
-        torch.nn.init.normal_(net.head.conv.weight, std=0.02)
+        for c in head_convs(net):
+            torch.nn.init.normal_(c.weight, std=0.02)
     x = torch.from_numpy(photo.transpose(2, 0, 1)[None].copy())
     crops = [(x[..., i : i + 96, j : j + 96],) for i in (0, 150, 290) for j in (0, 240, 480)]
     calibrate(net, crops)

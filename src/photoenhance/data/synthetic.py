@@ -84,6 +84,18 @@ def sample_patch_pair(
     Raises:
         ValueError: the photo is smaller than the patch, or bad arguments.
     """
+    clean = clean_window(photo, patch_size, rng, scale_range)
+    return degrade(clean, rng, cfg), clean
+
+
+def clean_window(
+    photo: NDArray[np.floating] | NDArray[np.uint8],
+    patch_size: int,
+    rng: np.random.Generator,
+    scale_range: tuple[float, float] = (1.0, 2.0),
+) -> NDArray[np.float32]:
+    """The clean half of :func:`sample_patch_pair`: a random window of ``photo``
+    (side ``f·p``, ``f`` uniform in ``scale_range``) resized to ``p × p``, float32 [0, 1]."""
     _check_scale_range(scale_range)
     if patch_size < 1:
         raise ValueError(f"patch_size must be positive, got {patch_size}")
@@ -103,10 +115,8 @@ def sample_patch_pair(
         crop = crop.astype(np.float32) * np.float32(1.0 / 255.0)
     crop = as_rgb_image(crop, "photo")
     if window != patch_size:
-        clean = resize_image(crop, (patch_size, patch_size))
-    else:
-        clean = np.ascontiguousarray(crop, dtype=np.float32)
-    return degrade(clean, rng, cfg), clean
+        return resize_image(crop, (patch_size, patch_size))
+    return np.ascontiguousarray(crop, dtype=np.float32)
 
 
 class SyntheticPairSource:
@@ -226,6 +236,24 @@ class SyntheticPairSource:
             return sample_patch_pair(
                 photo, self._patch_size, self._rng, self._cfg, self._scale_range
             )
+        raise ValueError("no usable photo: " + "; ".join(self._problems[-3:]))
+
+    def clean_patch(self) -> NDArray[np.float32]:
+        """One clean ``(p, p, 3)`` patch (a window of a uniformly chosen photo, resized as in
+        :meth:`sample`, no degradation): an *identity* training example — a good photo
+        the enhancer should leave alone."""
+        while self._usable:
+            path = self._usable[int(self._rng.integers(0, len(self._usable)))]
+            try:
+                photo = self.load(path)
+            except ImageReadError as exc:
+                self._drop(path, str(exc))
+                continue
+            if min(photo.shape[:2]) < self._patch_size:
+                h, w = photo.shape[:2]
+                self._drop(path, f"{path}: {w}x{h} is smaller than the {self._patch_size}px patch")
+                continue
+            return clean_window(photo, self._patch_size, self._rng, self._scale_range)
         raise ValueError("no usable photo: " + "; ".join(self._problems[-3:]))
 
     def batch(self, n: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:

@@ -9,6 +9,7 @@ from photoenhance.model.net import (
     context_thumbnail,
     count_params,
     create_model,
+    head_convs,
     macs_per_megapixel,
     receptive_radius,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "context_thumbnail",
     "count_params",
     "create_model",
+    "head_convs",
     "macs_per_megapixel",
     "receptive_radius",
 ]

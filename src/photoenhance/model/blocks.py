@@ -221,3 +221,76 @@ class ContextEncoder(nn.Module):
     def forward(self, thumb: torch.Tensor) -> torch.Tensor:
         t = self.q_in(space_to_depth(thumb))
         return self.pool(self.c3(self.c2(self.c1(t))))
+
+
+class _InwardClamp(torch.autograd.Function):
+    """``clamp(x, lo, hi)`` whose gradient also passes where ``x`` is outside the range
+    but the step would move it back in (a plain clamp would leave such outputs stuck)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return torch.clamp(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        # gradient descent moves x by −g: keep g where that does not push further out
+        keep = ((x <= ctx.hi) | (g > 0)) & ((x >= ctx.lo) | (g < 0))
+        return g * keep.to(g.dtype), None, None
+
+
+def inward_clamp(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    return _InwardClamp.apply(x, lo, hi)
+
+
+UNIT_RANGE = (0.0, 1.0)
+
+
+class HeadroomHead(nn.Module):
+    """Output head whose change fades towards white and black:
+    ``y = w·x + u·(1 − x)`` with per-pixel, per-channel ``w, u ∈ [0, 1]`` from two 1x1
+    convs of the decoder features.
+
+    ``w = 1, u = 0`` is the identity (the initial state); ``u > 0`` lifts a pixel by a
+    share of its *headroom* (``x + u·(1 − x)``), ``w < 1`` darkens by a share of its
+    value (``w·x``). ``y`` is a convex combination of values in [0, 1], so the head can
+    never push a pixel past white or below black: no hard clamp, and the change of a
+    pixel near white (or black) shrinks with its distance to it — a soft shoulder.
+
+    INT8: ``w`` and ``u`` are uint8 with the range fixed to [0, 1] (the saturation *is*
+    the clamp), ``1 − x`` is a fixed depthwise 1x1 conv (weight −1, bias 1: exact on the
+    uint8 grid), the products are QLinearMul and the sum QLinearAdd; every quantizer has
+    the fixed range [0, 1]. ``d: (N, cin, H, W)`` features, ``x: (N, 12, H, W)`` the
+    (quantized) space-to-depth input → ``(N, 12, H, W)`` (not yet quantized: the
+    network's output quantizer follows).
+    """
+
+    def __init__(self, cin: int, channels: int = 12):
+        super().__init__()
+        self.gain = conv1x1(cin, channels)
+        self.lift = conv1x1(cin, channels)
+        nn.init.zeros_(self.gain.weight)
+        nn.init.ones_(self.gain.bias)  # w = 1
+        nn.init.zeros_(self.lift.weight)
+        nn.init.zeros_(self.lift.bias)  # u = 0
+        self.invert = QConv2d(channels, channels, 1, groups=channels)
+        with torch.no_grad():
+            self.invert.weight.fill_(-1.0)
+            self.invert.bias.fill_(1.0)
+        self.invert.weight.requires_grad_(False)
+        self.invert.bias.requires_grad_(False)
+        self.q_gain = ActQuant(UNIT_RANGE)
+        self.q_lift = ActQuant(UNIT_RANGE)
+        self.q_inv = ActQuant(UNIT_RANGE)
+        self.q_wx = ActQuant(UNIT_RANGE)
+        self.q_ux = ActQuant(UNIT_RANGE)
+
+    def forward(self, d: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        w, u = self.gain(d), self.lift(d)
+        if self.q_gain.mode != "export":  # on export the uint8 saturation *is* the clamp
+            w, u = inward_clamp(w, *UNIT_RANGE), inward_clamp(u, *UNIT_RANGE)
+        w, u = self.q_gain(w), self.q_lift(u)
+        x_bar = self.q_inv(self.invert(x))
+        return self.q_wx(w * x) + self.q_ux(u * x_bar)

@@ -31,6 +31,7 @@ from photoenhance.model.blocks import (
     ConvAct,
     Fusion,
     GatedDown,
+    HeadroomHead,
     QAdd,
     RefinerBlock,
     conv1x1,
@@ -42,6 +43,7 @@ from photoenhance.quant.fake import ActQuant
 #: H and W of the core network's input must be multiples of this.
 MULTIPLE = 8
 CONTEXT_SIZE = 64
+HEADS = ("headroom", "residual")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ class ModelConfig:
     widths: tuple[int, int, int]
     context_dim: int = 32
     context_width: int = 16
+    #: "headroom": y = w·x + u·(1 − x), w, u in [0, 1] (:class:`HeadroomHead`: can never
+    #: push past white or black); "residual": y = clamp(x + Δ, 0, 1) (models before 0.3)
+    head: str = "headroom"
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; choose from {', '.join(HEADS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,6 +72,8 @@ class ModelConfig:
             widths=tuple(int(w) for w in d["widths"]),  # type: ignore[arg-type]
             context_dim=int(d.get("context_dim", 32)),
             context_width=int(d.get("context_width", 16)),
+            # files written before the head was configurable have the residual head
+            head=str(d.get("head", "residual")),
         )
 
 
@@ -104,9 +115,13 @@ class EnhanceNet(nn.Module):
         self.dec1 = RefinerBlock(c1)
         # a 1x1 head (12 = 2x2 sub-pixels x RGB for depth-to-space): onnxruntime's int8
         # 3x3 conv with 12 output channels took 16 % of the whole network's time
-        self.head = ConvAct(conv1x1(c1, 12), relu=False)
-        nn.init.zeros_(self.head.conv.weight)  # start as the identity mapping
-        nn.init.zeros_(self.head.conv.bias)
+        self.head: nn.Module
+        if config.head == "headroom":
+            self.head = HeadroomHead(c1)  # starts as the identity mapping
+        else:
+            self.head = ConvAct(conv1x1(c1, 12), relu=False)
+            nn.init.zeros_(self.head.conv.weight)  # start as the identity mapping
+            nn.init.zeros_(self.head.conv.bias)
 
     # ------------------------------------------------------------------------------
     def forward_s2d(self, xs: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
@@ -124,6 +139,8 @@ class EnhanceNet(nn.Module):
         d3 = self.bottleneck(self.ctx_add(g2, self.ctx_b(ctx)))
         d2 = self.dec2(self.fuse2(d3, a1, b1, self.ctx_2(ctx)))
         d1 = self.dec1(self.fuse1(d2, a0, b0))
+        if isinstance(self.head, HeadroomHead):
+            return self.q_out(self.head(d1, xs))  # in [0, 1] by construction
         delta = self.head(d1)
         return self.q_out(torch.clamp(xs + delta, 0.0, 1.0))
 
@@ -148,6 +165,13 @@ def context_thumbnail(x: torch.Tensor) -> torch.Tensor:
     """``(N, 3, H, W) → (N, 3, 64, 64)`` adaptive average pooling; the numpy twin is
     :func:`photoenhance.infer.context.context_thumbnail` (identical bins)."""
     return F.adaptive_avg_pool2d(x, CONTEXT_SIZE)
+
+
+def head_convs(net: EnhanceNet) -> list[nn.Conv2d]:
+    """The trainable convs of the output head."""
+    if isinstance(net.head, HeadroomHead):
+        return [net.head.gain, net.head.lift]
+    return [net.head.conv]
 
 
 def create_model(size: str | ModelConfig = "small") -> EnhanceNet:
@@ -195,7 +219,8 @@ def receptive_radius(config: ModelConfig, size: int = 320, seed: int = 0) -> int
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = EnhanceNet(config).eval()
-        nn.init.normal_(net.head.conv.weight, std=0.1)  # the head starts at zero
+        for conv in head_convs(net):  # the head starts at the identity
+            nn.init.normal_(conv.weight, std=0.1)
     x = torch.rand(1, 3, size, size, generator=gen).requires_grad_(True)
     thumb = torch.rand(1, 3, CONTEXT_SIZE, CONTEXT_SIZE, generator=gen)
     c = size // 2

@@ -147,7 +147,15 @@ def _quantize_conv_params(model: onnx.ModelProto) -> int:
     }
 
     def value(name: str) -> np.ndarray:
-        return numpy_helper.to_array(inits[name]) if name in inits else consts[name]
+        if name in inits:
+            return numpy_helper.to_array(inits[name])
+        if name in consts:
+            return consts[name]
+        # torch's exporter de-duplicates equal parameters: the copy is an Identity node
+        src = producers.get(name)
+        if src is not None and src.op_type == "Identity":
+            return value(src.input[0])
+        raise RuntimeError(f"export: conv parameter {name!r} is not a constant")
 
     new_nodes: list[onnx.NodeProto] = []
     count = 0

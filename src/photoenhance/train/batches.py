@@ -1,4 +1,5 @@
-"""Training batches from real pairs (held in memory) and synthetic pairs.
+"""Training batches from real pairs (held in memory), synthetic pairs and identity
+examples (good photos that must come out unchanged).
 
 One ``numpy.random.Generator`` drives everything (crops, augmentation, synthetic
 degradation), so its state in a checkpoint makes ``--resume`` exact.
@@ -65,6 +66,8 @@ class BatchSampler:
         patch_size: int,
         synthetic_fraction: float,
         rng: np.random.Generator,
+        identity_fraction: float = 0.0,
+        identity_photos: SyntheticPairSource | None = None,
     ):
         if (real is None or not real.names) and synthetic is None:
             raise ValueError("no training data: give real pairs and/or synthetic photos")
@@ -75,6 +78,27 @@ class BatchSampler:
         if self.synthetic is None:
             self.fraction = 0.0
         self.rng = rng
+        if not 0.0 <= identity_fraction < 1.0:
+            raise ValueError(f"identity share must be in [0, 1), got {identity_fraction}")
+        self.identity_photos = identity_photos
+        has_identity = self.real is not None or identity_photos is not None
+        self.identity = identity_fraction if has_identity else 0.0
+
+    def _identity_patch(self) -> np.ndarray:
+        """An input that should come out unchanged: half the time (or always, when only
+        one kind exists) a crop of a DSLR target of the real pairs, else a crop of a
+        clean photo."""
+        use_target = self.real is not None and (
+            self.identity_photos is None or float(self.rng.random()) < 0.5
+        )
+        if use_target:
+            assert self.real is not None
+            i = int(self.rng.integers(0, len(self.real.names)))
+            b = self.real.targets[i]
+            p = min(self.patch_size, b.shape[0], b.shape[1])
+            return random_crop_pair(b, b, p, self.rng)[1]
+        assert self.identity_photos is not None
+        return self.identity_photos.clean_patch()
 
     def _real_patch(self) -> tuple[np.ndarray, np.ndarray]:
         assert self.real is not None
@@ -86,7 +110,10 @@ class BatchSampler:
     def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys = [], []
         for _ in range(n):
-            if self.fraction > 0 and float(self.rng.random()) < self.fraction:
+            if self.identity > 0 and float(self.rng.random()) < self.identity:
+                a = self._identity_patch()
+                b = a.copy()
+            elif self.fraction > 0 and float(self.rng.random()) < self.fraction:
                 assert self.synthetic is not None
                 a, b = self.synthetic.sample()
             else:

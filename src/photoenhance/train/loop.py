@@ -15,7 +15,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from photoenhance.data.degrade import DEFAULT_DEGRADE_CONFIG
 from photoenhance.data.pairs import PairDataError, find_pairs, read_flags, split_pairs
 from photoenhance.data.synthetic import SyntheticPairSource
 from photoenhance.metrics import psnr, ssim
-from photoenhance.model.net import EnhanceNet, create_model
+from photoenhance.model.net import SIZES, EnhanceNet, create_model
 from photoenhance.quant.export import export_onnx
 from photoenhance.quant.fake import quant_mode, set_quant_mode
 from photoenhance.quant.qat import calibrate
@@ -46,7 +46,7 @@ from photoenhance.train.checkpoint import (
     save_model_checkpoint,
     set_rng_state,
 )
-from photoenhance.train.losses import enhancement_loss
+from photoenhance.train.losses import LOSSES, training_loss
 from photoenhance.train.plot import plot_curves
 
 BUNDLED_CHECKPOINT = "photoenhance-small.pt"
@@ -69,10 +69,17 @@ class TrainConfig:
     synthetic: Path | None = None
     synthetic_fraction: float = 0.0  # share of synthetic patches when real pairs are given
     synthetic_tone: bool = False  # False: detail-only degradations (see DETAIL_DEGRADE_CONFIG)
+    # share of each batch replaced by identity examples (input = target): half crops of
+    # the real pairs' DSLR targets, half clean photos from identity_photos (default: the
+    # --synthetic folder). They teach the network to leave a good photo alone.
+    identity_fraction: float = 0.0
+    identity_photos: Path | None = None
+    loss: str = "paper"  # "paper" (2·L_PSNR + L_cos + outlier L1) | "l1mse" (L1 + MSE)
     exclude_flagged: bool = True  # honour <pairs>/flags.csv (DPED-style) when present
     resize_target: bool = False
     init: str = "bundled"  # "bundled" | "scratch" | path to a checkpoint
     size: str = "small"  # architecture for init="scratch"
+    head: str | None = None  # output head for init="scratch" (None: the size's default)
     steps: int = 2000  # FP32 phase
     qat_steps: int = 600
     batch_size: int = 16
@@ -167,7 +174,10 @@ def _optimizer(net: EnhanceNet, cfg: TrainConfig) -> torch.optim.Optimizer:
 def _initial_model(cfg: TrainConfig) -> EnhanceNet:
     if cfg.init == "scratch":
         try:
-            return create_model(cfg.size)
+            if cfg.size not in SIZES:
+                raise ValueError(f"unknown model size {cfg.size!r}; choose from {', '.join(SIZES)}")
+            base = SIZES[cfg.size]
+            return create_model(replace(base, head=cfg.head) if cfg.head else base)
         except ValueError as exc:
             raise TrainError(str(exc)) from exc
     if cfg.init == "bundled":
@@ -257,8 +267,20 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
         summary["validation"] = f"{SYNTHETIC_VAL_COUNT} fixed synthetic pairs"
     else:
         summary["validation"] = f"{len(val.names)} real pairs"
+    identity = None
+    id_root = cfg.identity_photos if cfg.identity_photos is not None else cfg.synthetic
+    if cfg.identity_fraction > 0 and id_root is not None:
+        try:
+            identity = SyntheticPairSource(id_root, cfg.patch_size, rng, cfg=degrade)
+        except (FileNotFoundError, ValueError) as exc:
+            raise TrainError(f"{id_root}: {exc}") from exc
+        summary.update(identity_photos=str(id_root), identity_photo_count=len(identity.photos))
     summary["problems"] = problems
-    sampler = BatchSampler(train_pairs, synthetic, cfg.patch_size, cfg.synthetic_fraction, rng)
+    try:
+        sampler = BatchSampler(train_pairs, synthetic, cfg.patch_size, cfg.synthetic_fraction, rng,
+                               identity_fraction=cfg.identity_fraction, identity_photos=identity)
+    except ValueError as exc:
+        raise TrainError(f"--identity-share: {exc}") from exc
     return _Data(sampler, val, summary)
 
 
@@ -331,6 +353,8 @@ def train(
         raise TrainError("--steps and --qat-steps must be >= 0 and not both 0")
     if cfg.qat_target not in ("auto", "teacher", "pairs"):
         raise TrainError("--qat-target must be auto, teacher or pairs")
+    if cfg.loss not in LOSSES:
+        raise TrainError(f"--loss must be one of {', '.join(LOSSES)}")
     if cfg.batch_size < 1 or cfg.patch_size < 16:
         raise TrainError("--batch-size must be >= 1 and --patch-size >= 16")
     device = _device(cfg.device)
@@ -459,7 +483,7 @@ def train(
             with torch.no_grad():
                 y = teacher(x).clamp(0, 1).contiguous()
         pred = net(x)
-        loss, parts = enhancement_loss(pred, y)
+        loss, parts = training_loss(cfg.loss, pred, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -65,3 +65,26 @@ def enhancement_loss(
     lp, lc, lo = psnr_loss(pred, target), cosine_loss(pred, target), outlier_l1(pred, target)
     loss = weights.psnr * lp + weights.cosine * lc + weights.outlier * lo
     return loss, {"psnr_loss": lp.item(), "cos_loss": lc.item(), "outlier_l1": lo.item()}
+
+
+def l1_mse_loss(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Plain fidelity loss ``L1 + MSE`` on RGB; returns ``(loss, parts)``."""
+    d = pred - target
+    l1, l2 = d.abs().mean(), d.pow(2).mean()
+    return l1 + l2, {"l1": l1.item(), "mse": l2.item()}
+
+
+#: loss names for ``train --loss``
+LOSSES = ("paper", "l1mse")
+
+
+def training_loss(
+    name: str, pred: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss called ``name`` (see :data:`LOSSES`): ``"paper"`` is
+    :func:`enhancement_loss`, ``"l1mse"`` is :func:`l1_mse_loss`."""
+    if name == "paper":
+        return enhancement_loss(pred, target)
+    if name == "l1mse":
+        return l1_mse_loss(pred, target)
+    raise ValueError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}")
