@@ -1,29 +1,35 @@
 #!/usr/bin/env bash
-# Reproduces the bundled default model (size "small") with the project's own `train`:
+# Reproduces the bundled default model (size "small", headroom head) with the project's own
+# `train`:
 #   1. synthetic pre-training on clean photos (detail degradations only: noise, blur,
 #      JPEG, over-sharpening — not tone, which the real pairs carry),
 #   2. fine-tuning on the real DPED iPhone→Canon pairs (flagged pairs excluded; 15 % fixed
-#      validation split by name hash, never trained on) with early stopping, then
-#      calibration and quantization-aware training,
+#      validation split by name hash, never trained on) with identity examples (a share
+#      of each batch is a DSLR target or a clean photo that must come out unchanged),
+#      early stopping, then calibration and quantization-aware training,
 #   3. copying the exports into src/photoenhance/weights/.
+# Only the training 80 % of photos/ is used (bench/_common.py photo_split): the other 20 %
+# stay unseen for the harm measures of bench/quality.py.
 # Usage: bash bench/train_default.sh [DATA_DIR]   (default ../shared/data)
-# Wall time on the 2-core CPU (AMD EPYC, AVX2): see the model card.
-# Seed 1: of the two seeds trained (0 and 1; training is deterministic on the CPU), seed 1
-# had the better FP32 validation PSNR (22.36 vs 22.34 dB) and synthetic PSNR (20.72 vs 20.36);
-# both runs are in BENCHMARKS.md ("Training the default model").
+# The recipe (loss, identity share) comes from bench/recipe.py; see BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${1:-../shared/data}"
 OUT=runs/default
+IDENTITY="${IDENTITY:-0.2}"
+LOSS="${LOSS:-l1mse}"
+SEED="${SEED:-1}"
 start=$(date +%s)
+python bench/_common.py link-train-photos "$DATA/photos" "$OUT/photos-train"
 
-photoenhance train --synthetic "$DATA/photos" --from scratch --size small \
+photoenhance train --synthetic "$OUT/photos-train" --from scratch --size small --head headroom \
   --steps 1000 --qat-steps 0 --lr 1e-3 --eval-every 100 --checkpoint-every 100 \
-  --threads 2 --seed 1 --out "$OUT/pretrain"
+  --threads 2 --seed "$SEED" --out "$OUT/pretrain"
 
 photoenhance train --pairs "$DATA/dped-iphone" --from "$OUT/pretrain/checkpoint.pt" \
+  --identity-share "$IDENTITY" --identity-photos "$OUT/photos-train" --loss "$LOSS" \
   --steps 2000 --qat-steps 600 --lr 5e-4 --qat-lr 5e-5 --val-fraction 0.15 \
-  --eval-every 50 --checkpoint-every 100 --threads 2 --seed 1 --out "$OUT/dped"
+  --eval-every 50 --checkpoint-every 100 --threads 2 --seed "$SEED" --out "$OUT/dped"
 
 W=src/photoenhance/weights
 cp "$OUT/dped/model.onnx" "$W/photoenhance-small-int8.onnx"

@@ -78,3 +78,57 @@ def test_model_rows_are_means_of_per_pair_metrics(tmp_path: Path) -> None:
     row = result.rows[2]
     assert row.psnr == pytest.approx(float(np.mean(ps)), abs=1e-9)
     assert row.ssim == pytest.approx(float(np.mean(ss)), abs=1e-9)
+    # do-no-harm and harm columns are per-pair means too
+    dnh = [psnr(enh.enhance(read_rgb(root / "dslr" / f"{n}.png")), read_rgb(root / "dslr" / f"{n}.png"))
+           for n in result.pair_names]
+    assert row.dnh_psnr == pytest.approx(float(np.mean([min(d, 100.0) for d in dnh])), abs=1e-9)
+    assert row.harm is not None and row.harm.photos == 6
+
+
+def test_identity_row_does_no_harm(tmp_path: Path) -> None:
+    root = _constant_pairs(tmp_path / "pairs", 3, 102, 128)
+    ident = evaluate(EvalConfig(pairs=root, ptq=False)).rows[0]
+    assert ident.dnh_psnr == 100.0 and ident.dnh_ssim == pytest.approx(1.0)
+    assert ident.harm is not None
+    assert ident.harm.new_clipping == 0.0 and ident.harm.luma_shift == 0.0
+
+
+def test_eval_photos_measures_each_photo_and_reports_unreadable(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from photoenhance.cli import app
+    from photoenhance.evaluate import PhotoEvalConfig, evaluate_photos
+
+    rng = np.random.default_rng(3)
+    d = tmp_path / "mine"
+    d.mkdir()
+    for i in range(2):
+        Image.fromarray(rng.integers(40, 200, (48, 64, 3), dtype=np.uint8)).save(d / f"ok{i}.png")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    res = evaluate_photos(PhotoEvalConfig(photos=(d,)))
+    assert [r.path.name for r in res.rows] == ["ok0.png", "ok1.png"]
+    assert [p.name for p, _ in res.errors] == ["broken.jpg"]
+    assert res.summary is not None and res.summary.photos == 2
+    assert all(0.0 <= r.measures.new_clipping <= 1.0 for r in res.rows)
+
+    js = tmp_path / "photos.json"
+    out = CliRunner().invoke(app, ["eval", "--photos", str(d), "--json", str(js)])
+    assert out.exit_code == 1, out.output  # the batch went on; the exit code says one failed
+    assert "broken.jpg" in out.output
+    data = json.loads(js.read_text())["photos"]
+    assert len(data["rows"]) == 2 and data["errors"][0]["path"].endswith("broken.jpg")
+    assert set(data["summary"]) >= {"new_clipping", "max_new_clipping", "luma_shift",
+                                    "saturation_change", "noise_gain", "crushed_shadows"}
+    # nothing written next to the photos
+    assert sorted(p.name for p in d.iterdir()) == ["broken.jpg", "ok0.png", "ok1.png"]
+
+
+def test_eval_needs_pairs_or_photos() -> None:
+    from typer.testing import CliRunner
+
+    from photoenhance.cli import app
+
+    out = CliRunner().invoke(app, ["eval"])
+    assert out.exit_code == 2 and "--photos" in out.output

@@ -1,4 +1,12 @@
-"""``photoenhance eval``: PSNR/SSIM of identity, FP32, QAT-INT8 and PTQ-INT8 on pairs.
+"""``photoenhance eval``: PSNR/SSIM of identity, FP32, QAT-INT8 and PTQ-INT8 on pairs,
+and what each model does to photos that need no help.
+
+Besides fidelity to the DSLR targets, every row carries the harm measures of
+:mod:`photoenhance.harm`: *do-no-harm* (the model run on the DSLR targets themselves:
+PSNR/SSIM of output vs input — a good enhancer leaves a good photo nearly alone) and the
+target-free measures of the phone inputs (new clipping, crushed shadows, luma shift,
+saturation change, noise gain). :func:`evaluate_photos` computes the target-free measures
+on any folder of photos (``photoenhance eval --photos DIR``).
 
 No torch: every model runs through onnxruntime (:class:`~photoenhance.infer.session.Enhancer`).
 Per pair, the model sees the phone image at its own size with its own context thumbnail
@@ -30,8 +38,9 @@ from photoenhance.data.pairs import (
     read_flags,
     split_pairs,
 )
+from photoenhance.harm import HarmMeasures, HarmSummary, do_no_harm, harm_measures, summarise
 from photoenhance.infer.session import Enhancer, InferenceConfig, ModelLoadError, bundled_model_path
-from photoenhance.io import ImageReadError, read_rgb
+from photoenhance.io import ImageReadError, read_rgb, walk_inputs
 from photoenhance.metrics import psnr, ssim
 
 CALIB_FRACTION = 0.25
@@ -62,13 +71,17 @@ class EvalRow:
     pairs: int
     seconds: float
     model: str | None
+    dnh_psnr: float = 100.0  # do-no-harm: the model on the DSLR targets, output vs input
+    dnh_ssim: float = 1.0
+    harm: HarmSummary | None = None  # target-free measures on the phone inputs
 
 
 @dataclass(frozen=True)
 class EvalResult:
     rows: tuple[EvalRow, ...]
     pair_names: tuple[str, ...]
-    per_pair: tuple[tuple[str, str, float, float], ...]  # (model, pair, psnr, ssim)
+    # (model, pair, psnr, ssim, do-no-harm psnr, do-no-harm ssim)
+    per_pair: tuple[tuple[str, str, float, float, float, float], ...]
     calibration: str
     problems: tuple[str, ...]
     notes: tuple[str, ...]
@@ -171,18 +184,23 @@ def evaluate(
                     enh = Enhancer(InferenceConfig(model=path, threads=cfg.threads, tile=4096))
                 except ModelLoadError as exc:
                     raise EvalError(str(exc)) from exc
-            ps, ss = [], []
+            ps, ss, dp, ds, hm = [], [], [], [], []
             for i, (pname, a, b) in enumerate(data):
                 y = a if enh is None else enh.enhance(a)
                 p_, s_ = min(psnr(y, b), 100.0), ssim(y, b)
+                d_p, d_s = do_no_harm(b, b if enh is None else enh.enhance(b))
                 ps.append(p_)
                 ss.append(s_)
-                per_pair.append((name, pname, p_, s_))
+                dp.append(d_p)
+                ds.append(d_s)
+                hm.append(harm_measures(a, y))
+                per_pair.append((name, pname, p_, s_, d_p, d_s))
                 if progress is not None:
                     progress(name, i + 1, len(data))
             shown = None if path is None else (str(path) if name != "PTQ-INT8" else "quantize_static(FP32)")
             rows.append(EvalRow(name, float(np.mean(ps)), float(np.mean(ss)), len(data),
-                                time.perf_counter() - t0, shown))
+                                time.perf_counter() - t0, shown, float(np.mean(dp)),
+                                float(np.mean(ds)), summarise(hm)))
     return EvalResult(tuple(rows), tuple(n for n, _, _ in data), tuple(per_pair), calibration,
                       tuple(problems), tuple(notes))
 
@@ -190,6 +208,62 @@ def evaluate(
 def write_per_pair_csv(result: EvalResult, path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["model", "pair", "psnr", "ssim"])
-        for m, p, ps, ss in result.per_pair:
-            w.writerow([m, p, f"{ps:.4f}", f"{ss:.5f}"])
+        w.writerow(["model", "pair", "psnr", "ssim", "dnh_psnr", "dnh_ssim"])
+        for m, p, ps, ss, dp, ds in result.per_pair:
+            w.writerow([m, p, f"{ps:.4f}", f"{ss:.5f}", f"{dp:.4f}", f"{ds:.5f}"])
+
+
+@dataclass(frozen=True)
+class PhotoEvalConfig:
+    """``eval --photos``: the target-free measures of a model on any photos."""
+
+    photos: tuple[Path, ...]  # files and/or folders (walked like ``run``'s inputs)
+    model: Path | None = None  # None = bundled INT8
+    recursive: bool = True
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class PhotoEvalRow:
+    path: Path
+    measures: HarmMeasures
+    megapixels: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PhotoEvalResult:
+    model: str
+    rows: tuple[PhotoEvalRow, ...]
+    summary: HarmSummary | None  # None when no photo could be measured
+    errors: tuple[tuple[Path, str], ...]  # (file, one-line reason): unreadable, not found…
+
+
+def evaluate_photos(
+    cfg: PhotoEvalConfig, progress: Callable[[Path, int, int], None] | None = None
+) -> PhotoEvalResult:
+    """Enhance each photo (not written anywhere) and measure what the model did to it:
+    new clipping, crushed shadows, luma shift, saturation change, noise gain. A file that
+    cannot be read is reported and skipped; the rest go on."""
+    model = Path(cfg.model) if cfg.model else bundled_model_path()
+    try:
+        enh = Enhancer(InferenceConfig(model=model, threads=cfg.threads))
+    except ModelLoadError as exc:
+        raise EvalError(str(exc)) from exc
+    found = walk_inputs(list(cfg.photos), output_dir=None, recursive=cfg.recursive)
+    errors: list[tuple[Path, str]] = [(p, why) for p, why in found.problems]
+    rows: list[PhotoEvalRow] = []
+    for i, f in enumerate(found.files):
+        t0 = time.perf_counter()
+        try:
+            x = read_rgb(f.path)
+        except ImageReadError as exc:
+            errors.append((f.path, exc.reason))
+            continue
+        y = enh.enhance(x)
+        rows.append(PhotoEvalRow(f.path, harm_measures(x, y), x.shape[0] * x.shape[1] / 1e6,
+                                 time.perf_counter() - t0))
+        if progress is not None:
+            progress(f.path, i + 1, len(found.files))
+    summary = summarise([r.measures for r in rows]) if rows else None
+    return PhotoEvalResult(str(model), tuple(rows), summary, tuple(errors))

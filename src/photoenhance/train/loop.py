@@ -75,6 +75,7 @@ class TrainConfig:
     identity_fraction: float = 0.0
     identity_photos: Path | None = None
     loss: str = "paper"  # "paper" (2·L_PSNR + L_cos + outlier L1) | "l1mse" (L1 + MSE)
+    chroma_weight: float = 0.0  # + this × L1 of chroma (max − min channel) vs the target
     exclude_flagged: bool = True  # honour <pairs>/flags.csv (DPED-style) when present
     resize_target: bool = False
     init: str = "bundled"  # "bundled" | "scratch" | path to a checkpoint
@@ -483,7 +484,7 @@ def train(
             with torch.no_grad():
                 y = teacher(x).clamp(0, 1).contiguous()
         pred = net(x)
-        loss, parts = training_loss(cfg.loss, pred, y)
+        loss, parts = training_loss(cfg.loss, pred, y, cfg.chroma_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

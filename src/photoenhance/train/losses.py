@@ -74,17 +74,36 @@ def l1_mse_loss(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor,
     return l1 + l2, {"l1": l1.item(), "mse": l2.item()}
 
 
+def chroma(x: torch.Tensor) -> torch.Tensor:
+    """Per-pixel max − min channel ``(N, 1, H, W)`` (the saturation measure of
+    :mod:`photoenhance.harm`)."""
+    return x.amax(dim=1, keepdim=True) - x.amin(dim=1, keepdim=True)
+
+
+def chroma_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 between the chroma of ``pred`` and of ``target``: a head that lifts all channels
+    towards white compresses their differences (desaturates) unless told otherwise."""
+    return (chroma(pred) - chroma(target)).abs().mean()
+
+
 #: loss names for ``train --loss``
 LOSSES = ("paper", "l1mse")
 
 
 def training_loss(
-    name: str, pred: torch.Tensor, target: torch.Tensor
+    name: str, pred: torch.Tensor, target: torch.Tensor, chroma_weight: float = 0.0
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The loss called ``name`` (see :data:`LOSSES`): ``"paper"`` is
-    :func:`enhancement_loss`, ``"l1mse"`` is :func:`l1_mse_loss`."""
+    :func:`enhancement_loss`, ``"l1mse"`` is :func:`l1_mse_loss`; plus
+    ``chroma_weight`` × :func:`chroma_loss`."""
     if name == "paper":
-        return enhancement_loss(pred, target)
-    if name == "l1mse":
-        return l1_mse_loss(pred, target)
-    raise ValueError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}")
+        loss, parts = enhancement_loss(pred, target)
+    elif name == "l1mse":
+        loss, parts = l1_mse_loss(pred, target)
+    else:
+        raise ValueError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}")
+    if chroma_weight > 0:
+        lc = chroma_loss(pred, target)
+        loss = loss + chroma_weight * lc
+        parts["chroma"] = lc.item()
+    return loss, parts
