@@ -78,7 +78,14 @@ RECIPES_2 = (
 )
 
 
-STUDIES = {1: RECIPES, 2: RECIPES_2}
+#: third round (2-core CPU): the chroma term with pre-training, over the identity share
+RECIPES_3 = (
+    Recipe("headroom, L1+MSE+chroma, pre-train, id 0.2", "headroom", "l1mse", True, 0.2, 1.0),
+    Recipe("headroom, L1+MSE+chroma, pre-train, id 0.3", "headroom", "l1mse", True, 0.3, 1.0),
+    Recipe("headroom, L1+MSE+chroma, pre-train, id 0.4", "headroom", "l1mse", True, 0.4, 1.0),
+)
+
+STUDIES = {1: RECIPES, 2: RECIPES_2, 3: RECIPES_3}
 
 
 def _rank(name: str) -> str:
@@ -288,12 +295,12 @@ def render(res: dict[str, Any]) -> str:
             ])
     n_pairs = sum(len(s["pairs"]) for s in res["scores"]) // len(recipes)
     return "\n".join([
-        "## Recipe study (`bench/recipe.py`)",
+        f"## Recipe study {res.get('study', 1)} (`bench/recipe.py --study {res.get('study', 1)}`)",
         "",
         f"{K_FOLDS}-fold cross-validation over the {n_pairs} unflagged DPED pairs (every pair a test "
         f"pair once per recipe, never trained on in that run), FP32, {res['steps']} steps "
         f"(+{res['pretrain_steps']} synthetic pre-training steps where said), seed {res['seed']}, "
-        f"device {res['device']}, {res['seconds']:.0f} s for the whole study. `best` = the state "
+        f"device {res.get('machine', res['device'])}, {res['seconds']:.0f} s for the whole study. `best` = the state "
         "early stopping keeps (validation = 15 % of the training folds), `last` = EMA weights after "
         "the last step. ΔPSNR: paired per-pair difference to the first recipe's `best` "
         "(mean ± 95 % interval). Do-no-harm: the model on the DSLR targets, PSNR of output vs input. "

@@ -16,8 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${1:-../shared/data}"
 OUT=runs/default
-IDENTITY="${IDENTITY:-0.2}"
+IDENTITY="${IDENTITY:-0.3}"
 LOSS="${LOSS:-l1mse}"
+CHROMA="${CHROMA:-1.0}"
 SEED="${SEED:-1}"
 start=$(date +%s)
 python bench/_common.py link-train-photos "$DATA/photos" "$OUT/photos-train"
@@ -27,7 +28,7 @@ photoenhance train --synthetic "$OUT/photos-train" --from scratch --size small -
   --threads 2 --seed "$SEED" --out "$OUT/pretrain"
 
 photoenhance train --pairs "$DATA/dped-iphone" --from "$OUT/pretrain/checkpoint.pt" \
-  --identity-share "$IDENTITY" --identity-photos "$OUT/photos-train" --loss "$LOSS" \
+  --identity-share "$IDENTITY" --identity-photos "$OUT/photos-train" --loss "$LOSS" --chroma-weight "$CHROMA" \
   --steps 2000 --qat-steps 600 --lr 5e-4 --qat-lr 5e-5 --val-fraction 0.15 \
   --eval-every 50 --checkpoint-every 100 --threads 2 --seed "$SEED" --out "$OUT/dped"
 

@@ -475,6 +475,10 @@ def train_command(
     loss: Annotated[
         str, typer.Option("--loss", help="Training loss: paper (2·PSNR-Y + cosine + outlier L1) | l1mse.")
     ] = "paper",
+    chroma_weight: Annotated[
+        float, typer.Option("--chroma-weight", help="Weight of a chroma (saturation) term: L1 of "
+                            "max−min channel against the target.")
+    ] = 0.0,
     head: Annotated[
         str | None,
         typer.Option("--head", help="Output head for --from scratch: headroom (default) | residual."),
@@ -506,6 +510,7 @@ def train_command(
         out=out, pairs=pairs, val_pairs=val_pairs, val_fraction=val_fraction, synthetic=synthetic,
         synthetic_fraction=synthetic_fraction, synthetic_tone=synthetic_tone,
         identity_fraction=identity_share, identity_photos=identity_photos, loss=loss, head=head,
+        chroma_weight=chroma_weight,
         resize_target=resize_target, init=init, size=size, steps=steps, qat_steps=qat_steps,
         batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr, qat_target=qat_target,
         eval_every=eval_every,
