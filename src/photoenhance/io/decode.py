@@ -36,6 +36,7 @@ from photoenhance.io import colour
 from photoenhance.io.errors import ImageReadError
 from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
 from photoenhance.io.metadata import Metadata, extract_metadata
+from photoenhance.io.truncation import check_complete
 
 PathLike = str | os.PathLike[str]
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow
@@ -364,6 +365,7 @@ def _quality(im: Image.Image) -> int | None:
 def _decode(p: Path, max_megapixels: float) -> DecodedImage:
     with _open(p, max_megapixels) as im:
         fmt = _format_of(im, p)
+        check_complete(p, fmt)  # before any pixel buffer exists
         notes: list[str] = []
         n_frames = int(getattr(im, "n_frames", 1) or 1)
         if n_frames > 1:
@@ -406,7 +408,9 @@ def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage
     """Fully decode ``path`` (first frame) into a :class:`DecodedImage`.
 
     The file is opened read-only and never modified.  Truncated files are errors
-    (the whole image is decoded; nothing is grey-filled).
+    (the whole image is decoded; nothing is grey-filled): Pillow's strict loader
+    catches data cut off mid-stream, and :mod:`photoenhance.io.truncation` catches
+    JPEG/PNG data that ends early but properly (before decoding anything).
 
     Raises:
         ImageReadError: one line ``"<path>: <reason>"`` for every failure (missing,
@@ -445,7 +449,7 @@ def is_complete_image(path: Path) -> bool:
     p = Path(path)
     try:
         with _open(p, float("inf")) as im:
-            _format_of(im, p)
+            check_complete(p, _format_of(im, p))
             im.load()
     except Exception:
         return False
