@@ -101,3 +101,209 @@ def test_16bit_rgb_png_written_by_us_not_flagged(tmp_path: Path) -> None:
     out = tmp_path / "deep.png"
     write_image(out, deep, img.rgb)
     assert read_image(out).bit_depth == 16
+
+
+# --------------------------------------------------------------------------- item 2
+
+
+def entry(tag: int, typ: int, count: int, value: bytes) -> bytes:
+    return struct.pack("<HHI", tag, typ, count) + value.ljust(4, b"\0")
+
+
+def tiff_blob(ifd0: list[bytes], exif_ifd: list[bytes] | None = None, tail: bytes = b"") -> bytes:
+    """Little-endian EXIF: IFD0 at 8 (plus an Exif sub-IFD after it), then ``tail``."""
+    exif_at = 8 + 2 + 12 * (len(ifd0) + (1 if exif_ifd is not None else 0)) + 4
+    entries = list(ifd0)
+    if exif_ifd is not None:
+        entries.append(entry(0x8769, 4, 1, struct.pack("<I", exif_at)))
+    out = b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries)) + b"".join(entries) + b"\0" * 4
+    if exif_ifd is not None:
+        out += struct.pack("<H", len(exif_ifd)) + b"".join(exif_ifd) + b"\0" * 4
+    return out + tail
+
+
+MAKE = entry(0x010F, 2, 4, b"Pho\0")
+BOMB = entry(0x0110, 3, 0x04000000, struct.pack("<I", 8))  # SHORT x 64 Mi at offset 8
+BOMB_MAX = entry(0x0132, 4, 0xFFFFFFFF, struct.pack("<I", 8))  # LONG x 4 Gi
+ISO = entry(0x8827, 3, 1, struct.pack("<H", 100))
+BOMB_EXIF = entry(0x9003, 9, 0x10000000, struct.pack("<I", 8))  # SLONG in the Exif IFD
+
+
+def test_check_exif_drops_only_oversized_entries() -> None:
+    import piexif
+
+    from photoenhance.io.exif import check_exif
+
+    blob = tiff_blob([MAKE, BOMB, BOMB_MAX], [ISO, BOMB_EXIF])
+    checked = check_exif(blob)
+    assert checked.walked and len(checked.data) == len(blob)  # repaired in place
+    (warning,) = checked.warnings
+    assert "0x0110 in IFD0 claims 134217728 bytes" in warning and "and 0 more" not in warning
+    assert "0x9003 in Exif" in warning
+    parsed = piexif.load(checked.data)  # safe now
+    assert parsed["0th"][0x010F] == b"Pho" and set(parsed["0th"]) == {0x010F, 0x8769}
+    assert parsed["Exif"] == {0x8827: 100}
+    assert check_exif(tiff_blob([MAKE], [ISO])).warnings == ()
+
+
+def test_check_exif_unrepairable_is_dropped_and_loops_carried_raw() -> None:
+    from photoenhance.io.exif import check_exif
+
+    cut = tiff_blob([BOMB, MAKE, MAKE])[: 8 + 2 + 12 + 6]  # IFD0 runs past the end
+    checked = check_exif(cut)
+    assert checked.data == b"" and "dropped" in checked.warnings[0]
+    loop = bytearray(tiff_blob([MAKE]))
+    struct.pack_into("<I", loop, 8 + 2 + 12, 8)  # IFD0's next IFD is IFD0
+    checked = check_exif(bytes(loop))
+    assert not checked.walked and checked.data == bytes(loop) and "loops" in checked.warnings[0]
+
+
+_PEAK_SCRIPT = r"""
+import resource, sys
+from pathlib import Path
+from photoenhance.io import read_image, write_image
+folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+def run(p):
+    img = read_image(p)
+    write_image(out / p.name, img, img.rgb)
+    return img
+run(folder / "clean.jpg")
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+notes = []
+for p in sorted(folder.glob("bomb*")):
+    img = run(p)
+    assert img.metadata.exif is None or len(img.metadata.exif) < 4096
+    notes.append(" | ".join(img.warnings))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((peak - base) // 1024)
+print("\n".join(notes))
+"""
+
+
+def test_exif_huge_counts_keep_memory_bounded(tmp_path: Path) -> None:
+    """Issue 11 item 2: SHORT x 0x04000000 made piexif take 2.3 GB (8.5 GB for 0xFFFFFFFF)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "in"
+    out = tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    px = Image.fromarray(smooth_rgb(24, 32))
+    px.save(folder / "clean.jpg")
+    blobs = [tiff_blob([BOMB]), tiff_blob([MAKE, BOMB_MAX]), tiff_blob([MAKE], [ISO, BOMB_EXIF])]
+    for i, blob in enumerate(blobs):
+        px.save(folder / f"bomb{i}.jpg", exif=b"Exif\0\0" + blob)
+    px.save(folder / "bomb_png.png", exif=blobs[1])
+    px.save(folder / "bomb_webp.webp", exif=blobs[0])
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "PATH": "/usr/bin:/bin"}
+    res = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(folder), str(out)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert int(lines[0]) < 300, f"peak grew by {lines[0]} MB"
+    assert len(lines) == 6 and all("larger than the" in line for line in lines[1:]), lines
+    assert res.stderr == ""
+    kept = read_image(out / "bomb1.jpg").metadata.exif
+    import piexif
+
+    assert kept is not None and piexif.load(kept)["0th"][0x010F] == b"Pho"
+
+
+# --------------------------------------------------------------------------- item 8
+
+
+def tiff_with_oversized_tag(path: Path) -> Path:
+    """A valid 8x6 TIFF plus an ImageDescription claiming 1 MB at offset 8."""
+    buf = io.BytesIO()
+    Image.fromarray(smooth_rgb(6, 8)).save(buf, "TIFF")
+    data = bytearray(buf.getvalue())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    n = struct.unpack_from("<H", data, ifd)[0]
+    entries = [bytes(data[ifd + 2 + 12 * i : ifd + 14 + 12 * i]) for i in range(n)]
+    entries.append(entry(0x010E, 2, 1_000_000, struct.pack("<I", 8)))
+    entries.sort(key=lambda e: struct.unpack_from("<H", e)[0])
+    new_ifd = len(data) + len(data) % 2
+    data += b"\0" * (new_ifd - len(data))
+    data += struct.pack("<H", len(entries)) + b"".join(entries) + b"\0" * 4
+    struct.pack_into("<I", data, 4, new_ifd)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["jpeg-exif", "tiff-tag"])
+def test_library_warnings_become_photo_warnings(tmp_path: Path, kind: str) -> None:
+    import warnings
+
+    if kind == "jpeg-exif":
+        p = tmp_path / "w.jpg"
+        Image.fromarray(smooth_rgb(6, 8)).save(p, exif=b"Exif\0\0" + tiff_blob([MAKE, BOMB]))
+    else:
+        p = tiff_with_oversized_tag(tmp_path / "w.tif")
+    for _ in range(2):  # the second photo with the same warning records it too
+        with warnings.catch_warnings(record=True) as leaked:
+            warnings.simplefilter("default")
+            img = read_image(p)
+            write_image(tmp_path / f"out{p.suffix}", img, img.rgb)
+        assert leaked == []
+        assert any("TiffImagePlugin.py: UserWarning: Tag data larger than file" in w for w in img.warnings), img.warnings
+        assert all("\n" not in w for w in img.warnings)
+
+
+def test_encode_warnings_are_logged_not_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import warnings
+
+    from photoenhance.io import encode
+
+    p = tmp_path / "a.png"
+    Image.fromarray(smooth_rgb(6, 8)).save(p)
+    img = read_image(p)
+    real = encode.encode_bytes
+
+    def noisy(*a: object, **k: object) -> bytes:
+        warnings.warn("Corrupt EXIF data", UserWarning, stacklevel=1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(encode, "encode_bytes", noisy)
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        write_image(tmp_path / "b.png", img, img.rgb)
+    assert leaked == []
+    assert any("UserWarning: Corrupt EXIF data" in r.getMessage() for r in caplog.records)
+
+
+def test_capture_is_per_thread_and_restores_the_handler() -> None:
+    import threading
+    import warnings
+
+    from photoenhance.io import libwarnings
+
+    before = warnings.showwarning
+    inside, release = threading.Barrier(3), threading.Event()
+    got: dict[str, list[str]] = {}
+
+    def worker(name: str) -> None:
+        with libwarnings.capture() as caught:
+            inside.wait()
+            warnings.warn(f"from {name}", UserWarning, stacklevel=1)
+            release.wait()
+        got[name] = caught
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in ("a", "b")]
+    with warnings.catch_warnings(record=True) as main_thread:
+        warnings.simplefilter("always")
+        recorder = warnings.showwarning
+        for t in threads:
+            t.start()
+        inside.wait()
+        warnings.warn("from main", UserWarning, stacklevel=1)
+        release.set()
+        for t in threads:
+            t.join()
+        assert warnings.showwarning is recorder
+    assert [str(w.message) for w in main_thread] == ["from main"]
+    assert [len(got[n]) for n in "ab"] == [1, 1]
+    assert "from a" in got["a"][0] and "from b" in got["b"][0]
+    assert warnings.showwarning is before

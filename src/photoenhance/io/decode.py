@@ -23,6 +23,7 @@ Mode handling (what :func:`read_image` hands out; see ``encode`` for the way bac
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import warnings as pywarnings
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from photoenhance.io import colour
+from photoenhance.io import colour, libwarnings
 from photoenhance.io.errors import ImageReadError
 from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
 from photoenhance.io.metadata import Metadata, extract_metadata
@@ -73,7 +74,8 @@ class DecodedImage:
         bit_depth: bits per channel of the source, 8 or 16.
         metadata: what is carried over to the output.
         quality: estimated JPEG quality (1-100) from the quantisation tables, else None.
-        warnings: everything noteworthy (multi-frame, colour, metadata problems).
+        warnings: everything noteworthy (multi-frame, colour, metadata problems, and
+            Python warnings the libraries raised while decoding).
     """
 
     path: Path
@@ -238,7 +240,7 @@ def probe_image(path: PathLike, *, max_megapixels: float = 200.0) -> tuple[int, 
             unsupported format, or more than ``max_megapixels`` pixels.
     """
     p = Path(path)
-    with _open(p, max_megapixels) as im:
+    with libwarnings.capture(), _open(p, max_megapixels) as im:  # read_image reports them
         _format_of(im, p)
         width, height = _stored_size(im)
         return (int(width), int(height))
@@ -420,7 +422,11 @@ def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage
     """
     p = Path(path)
     try:
-        return _decode(p, max_megapixels)
+        with libwarnings.capture() as caught:  # Pillow's warnings: the photo's, not stderr's
+            image = _decode(p, max_megapixels)
+        if caught:
+            image = dataclasses.replace(image, warnings=(*image.warnings, *caught))
+        return image
     except ImageReadError:
         raise
     except MemoryError:
@@ -448,7 +454,7 @@ def is_complete_image(path: Path) -> bool:
     """True only if ``path`` is a supported image that fully decodes (no truncation)."""
     p = Path(path)
     try:
-        with _open(p, float("inf")) as im:
+        with libwarnings.capture(), _open(p, float("inf")) as im:
             check_complete(p, _format_of(im, p))
             im.load()
     except Exception:

@@ -19,7 +19,8 @@ are not changed come back bit-identical.  Pixels of a source with a non-sRGB RGB
 ICC profile are converted back from (extended-range, unclipped) sRGB to that
 profile, *then* clipped to [0, 1] and quantised, and the original profile bytes are
 embedded unchanged: an unchanged wide-gamut photo round-trips to the identity.
-Write-time metadata compromises are logged to the ``photoenhance.io`` logger.
+Write-time metadata compromises - and Python warnings the libraries raise while
+encoding (captured, never printed) - are logged to the ``photoenhance.io`` logger.
 
 Memory: validation (NaN/inf), colour conversion, luma and quantisation run in bands
 of rows straight into the preallocated 8/16-bit output buffer, and PNG/TIFF pixel
@@ -39,7 +40,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from photoenhance.io import colour
+from photoenhance.io import colour, libwarnings
 from photoenhance.io.atomic import atomic_write
 from photoenhance.io.decode import LUMA_WEIGHTS, DecodedImage
 from photoenhance.io.errors import ImageWriteError
@@ -428,7 +429,10 @@ def write_image(
         raise ImageWriteError(dst, HEIC_INSTALL_HINT)
     plan = plan_output(source, fmt)
     try:
-        data = encode_bytes(source, rgb, plan, quality=quality, software=software)
+        with libwarnings.capture() as caught:
+            data = encode_bytes(source, rgb, plan, quality=quality, software=software)
+        for warning in caught:  # the write-time warning channel (see the module docstring)
+            logger.warning("%s: %s", source.path, warning)
     except MemoryError:
         raise ImageWriteError(dst, "out of memory while encoding") from None
     except Exception as exc:  # encoder failure: report it against the output file

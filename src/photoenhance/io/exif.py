@@ -20,6 +20,9 @@ TAG_SOFTWARE = 0x0131
 TAG_ORIENTATION = 0x0112
 TAG_THUMB_OFFSET = 0x0201
 TAG_THUMB_LENGTH = 0x0202
+TAG_EXIF_IFD = 0x8769
+TAG_GPS_IFD = 0x8825
+TAG_INTEROP_IFD = 0xA005
 TYPE_ASCII = 2
 TYPE_LONG = 4
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
@@ -209,8 +212,140 @@ def minimal_exif(software: str) -> bytes:
     ]
 
 
+# --------------------------------------------------------------------------- bounds
+
+# sub-IFDs walked (as piexif reads them): IFD name -> {pointer tag: sub-IFD name}
+_SUB_IFDS = {"IFD0": {TAG_EXIF_IFD: "Exif", TAG_GPS_IFD: "GPS"}, "Exif": {TAG_INTEROP_IFD: "Interop"}}
+_MAX_IFDS = 16  # IFD0, IFD1 (+ a few chained), Exif, GPS, Interop: more is a crafted loop
+_MAX_LISTED = 3  # dropped entries named one by one in warnings; the rest are counted
+PIEXIF_MAX_BYTES = 1 << 18
+"""Larger blobs are not given to piexif (its memory grows with the counts it reads)."""
+
+
+@dataclass(frozen=True)
+class CheckedExif:
+    """Result of :func:`check_exif`.
+
+    Attributes:
+        data: the blob with every out-of-bounds entry removed (in place: other bytes
+            and offsets unchanged), or unchanged when nothing was wrong.
+        warnings: one line per problem.
+        walked: True if every IFD was read within bounds (safe for a full parser).
+    """
+
+    data: bytes
+    warnings: tuple[str, ...]
+    walked: bool
+
+
+def _oversized(tiff: _Tiff, raw: bytes) -> int | None:
+    """Bytes an entry claims if its value lies outside the blob, else None."""
+    typ, count = struct.unpack(tiff.endian + "HI", raw[2:8])
+    size = _TYPE_SIZES.get(typ)
+    if size is None or size * count <= 4:
+        return None
+    start = struct.unpack(tiff.endian + "I", raw[8:12])[0]
+    return size * count if start + size * count > len(tiff.data) else None
+
+
+def _rewrite_ifd(buf: bytearray, tiff: _Tiff, offset: int, keep: list[bytes], next_offset: int) -> None:
+    """Write an IFD with only ``keep`` at ``offset`` (it shrinks: the tail is zeroed)."""
+    old_end = offset + 2 + 12 * tiff.u16(offset) + 4
+    body = struct.pack(tiff.endian + "H", len(keep)) + b"".join(keep)
+    body += struct.pack(tiff.endian + "I", next_offset)
+    buf[offset:old_end] = body.ljust(old_end - offset, b"\x00")
+
+
+def check_exif(data: bytes) -> CheckedExif:
+    """Validate every IFD entry's count x size against the blob, *before* any parser.
+
+    Walks IFD0, the IFD chain after it, and the Exif, GPS and Interop sub-IFDs with
+    bounds checks only (no value is decoded, loops are cut).  An entry whose value
+    would lie outside the blob - e.g. SHORT x 0x04000000, which makes piexif build a
+    count-sized format string (gigabytes) - is removed from its IFD in place, with a
+    warning; the photo keeps the rest of its EXIF.  When an IFD itself cannot be read
+    (``walked`` False) nothing is removed: the blob is carried as raw bytes and must
+    not be given to a full parser - unless a readable entry is oversized, in which
+    case the EXIF is dropped (``data`` empty).  Never raises.
+    """
+    data = strip_prefix(data)
+    try:
+        tiff = _Tiff(data)
+    except ExifFormatError as exc:
+        return CheckedExif(data, (f"EXIF not parseable ({exc}); carried over as raw bytes",), False)
+    buf = bytearray(data)
+    dropped: list[str] = []
+    problems: list[str] = []
+    seen: set[int] = set()
+    todo: list[tuple[int, str]] = [(tiff.ifd0_offset, "IFD0")]
+    while todo:
+        offset, name = todo.pop(0)
+        if offset in seen or len(seen) >= _MAX_IFDS:
+            problems.append(f"EXIF {name} loops or nests too deep")
+            continue
+        seen.add(offset)
+        try:
+            ifd = tiff.ifd(offset)
+        except ExifFormatError as exc:
+            problems.append(f"EXIF {name} unreadable ({exc})")
+            if _partial_ifd_oversized(tiff, offset):
+                dropped.append(f"{name} (unreadable)")
+            continue
+        keep = []
+        for tag, raw in ifd.entries.items():
+            claimed = _oversized(tiff, raw)
+            if claimed is not None:
+                dropped.append(f"tag {tag:#06x} in {name} claims {claimed} bytes")
+                continue
+            keep.append(raw)
+            sub = _SUB_IFDS.get(name, {}).get(tag)
+            if sub is not None:
+                todo.append((tiff.long_value(raw), sub))
+        if len(keep) < len(ifd.entries):
+            _rewrite_ifd(buf, tiff, offset, keep, ifd.next_offset)
+        if name.startswith("IFD") and ifd.next_offset:
+            todo.append((ifd.next_offset, f"IFD{int(name[3:]) + 1}"))
+    warnings = []
+    walked = not problems
+    if dropped and not walked:
+        warnings.append(
+            f"EXIF has entries larger than its {len(data)}-byte block and cannot be repaired "
+            f"({'; '.join(problems[:_MAX_LISTED])}); dropped"
+        )
+        return CheckedExif(b"", tuple(warnings), False)
+    if dropped:
+        more = f" and {len(dropped) - _MAX_LISTED} more" if len(dropped) > _MAX_LISTED else ""
+        warnings.append(
+            f"EXIF entries larger than the {len(data)}-byte EXIF block dropped: "
+            f"{', '.join(dropped[:_MAX_LISTED])}{more}"
+        )
+    warnings.extend(f"{p}; EXIF carried over as raw bytes" for p in problems[:_MAX_LISTED])
+    return CheckedExif(bytes(buf) if dropped else data, tuple(warnings), walked)
+
+
+def _partial_ifd_oversized(tiff: _Tiff, offset: int) -> bool:
+    """True if an IFD that runs past the end has a readable oversized entry."""
+    try:
+        count = tiff.u16(offset)
+    except ExifFormatError:
+        return False
+    for i in range(count):
+        pos = offset + 2 + 12 * i
+        if pos + 12 > len(tiff.data):
+            break
+        if _oversized(tiff, bytes(tiff.data[pos : pos + 12])) is not None:
+            return True
+    return False
+
+
 def exif_warnings(data: bytes) -> tuple[str, ...]:
-    """Warnings for EXIF that piexif cannot parse (it is still carried as raw bytes)."""
+    """Warnings for EXIF that piexif cannot parse (it is still carried as raw bytes).
+
+    Call on a blob that :func:`check_exif` walked; blobs over
+    :data:`PIEXIF_MAX_BYTES` are not parsed (no warning).
+    """
+    if len(strip_prefix(data)) > PIEXIF_MAX_BYTES:
+        return ()
     try:
         piexif.load(strip_prefix(data))
     except Exception as exc:  # piexif raises many types on malformed data
@@ -226,9 +361,6 @@ def exif_warnings(data: bytes) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- TIFF
 
-TAG_EXIF_IFD = 0x8769
-TAG_GPS_IFD = 0x8825
-TAG_INTEROP_IFD = 0xA005
 _IFD0_POINTERS = (TAG_EXIF_IFD, TAG_GPS_IFD)
 _CHILD_POINTERS = {TAG_EXIF_IFD: (TAG_INTEROP_IFD,), TAG_GPS_IFD: (), TAG_INTEROP_IFD: ()}
 _THUMB_TAGS = frozenset({TAG_THUMB_OFFSET, TAG_THUMB_LENGTH})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from photoenhance.io.exif import exif_from_tiff, exif_warnings, strip_prefix
+from photoenhance.io.exif import check_exif, exif_from_tiff, exif_warnings, strip_prefix
 
 XMP_PNG_KEY = "XML:com.adobe.xmp"
 
@@ -125,8 +125,12 @@ def extract_metadata(im: Image.Image, fmt: str) -> Metadata:
         warnings.append(f"EXIF unreadable ({type(exc).__name__}); not carried over")
     if exif is not None:
         exif = strip_prefix(exif) or None
-    if exif is not None:
-        warnings.extend(exif_warnings(exif))
+    if exif is not None:  # bounds first: no parser sees an entry larger than the blob
+        checked = check_exif(exif)
+        exif = checked.data or None
+        warnings.extend(checked.warnings)
+        if exif is not None and checked.walked:
+            warnings.extend(exif_warnings(exif))
     xmp = _as_bytes(info.get("xmp")) or _as_bytes(info.get(XMP_PNG_KEY))
     text: tuple[tuple[str, str], ...] = ()
     if fmt == "png":
