@@ -93,10 +93,12 @@ def matrix_icc(
     gamma: float = 2.2,
     desc: str = "Test P3",
     para: tuple[float, ...] | None = None,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
 ) -> bytes:
     """A v2 matrix/TRC RGB display profile written by hand (LittleCMS accepts it).
 
     ``para``: ICC parametric curve parameters (type 3: g, a, b, c, d) instead of ``gamma``.
+    ``extra``: more (signature, body) tags, e.g. an ``A2B0``.
     """
     def xyz(v: tuple[float, float, float]) -> bytes:
         return b"XYZ \0\0\0\0" + b"".join(_s15(c) for c in v)
@@ -117,6 +119,7 @@ def matrix_icc(
         (b"gTRC", curv),
         (b"bTRC", curv),
         (b"cprt", b"text\0\0\0\0" + b"none\0\0\0\0"),
+        *extra,
     ]
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""

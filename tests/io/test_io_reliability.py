@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _iohelpers import smooth_rgb
+from _iohelpers import P3_XYZ, SRGB_PARA, matrix_icc, smooth_rgb
 from PIL import Image
 
 from photoenhance.io import ImageReadError, is_complete_image, read_image, write_image
@@ -307,3 +307,39 @@ def test_capture_is_per_thread_and_restores_the_handler() -> None:
     assert [len(got[n]) for n in "ab"] == [1, 1]
     assert "from a" in got["a"][0] and "from b" in got["b"][0]
     assert warnings.showwarning is before
+
+
+# --------------------------------------------------------------------------- item 4
+
+_BAD_PROFILES = {
+    "para-a0": lambda: matrix_icc(P3_XYZ, para=(2.2, 0.0, 0.1), desc="Broken para"),
+    "curv-gamma0": lambda: matrix_icc(P3_XYZ, gamma=0.0, desc="Broken curv"),
+    "bad-a2b0": lambda: matrix_icc(P3_XYZ, desc="Broken LUT", extra=((b"A2B0", b"mAB \0\0\0\0" + bytes(24)),)),
+    "bad-tag-table": lambda: matrix_icc(P3_XYZ)[:150],
+}
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "tiff", "webp"])
+@pytest.mark.parametrize("kind", list(_BAD_PROFILES))
+def test_damaged_profile_never_loses_the_photo(tmp_path: Path, kind: str, fmt: str) -> None:
+    icc = _BAD_PROFILES[kind]()
+    codes = smooth_rgb(12, 16)
+    src = tmp_path / "src.png"
+    Image.fromarray(codes).save(src, icc_profile=icc)
+    img = read_image(src)
+    assert any("colour profile unusable" in w for w in img.warnings), img.warnings
+    np.testing.assert_allclose(img.rgb, codes / 255.0, atol=1e-6)  # treated as sRGB
+    out = tmp_path / f"out.{fmt}"
+    write_image(out, img, img.rgb, format=fmt)
+    back = read_image(out)
+    assert back.metadata.icc_profile == icc  # the original bytes, unchanged
+    if fmt in ("png", "tiff"):
+        np.testing.assert_array_equal(np.round(back.rgb * 255), codes)
+
+
+def test_usable_profiles_have_no_problem() -> None:
+    from photoenhance.io import colour
+
+    for icc in (matrix_icc(P3_XYZ), matrix_icc(P3_XYZ, para=SRGB_PARA), colour.srgb_icc_bytes()):
+        assert colour.profile_problem(icc) is None
+    assert colour.needs_conversion(matrix_icc(P3_XYZ))

@@ -244,18 +244,68 @@ def is_srgb(profile: ParsedProfile) -> bool:
     return all(np.abs(c.forward(x) - srgb_decode(x)).max() < 2e-3 for c in profile.curves)
 
 
+def header_colour_space(icc: bytes) -> str | None:
+    """The data colour space in an ICC header (``"RGB"``, ``"GRAY"``...), even when the
+    rest of the profile is damaged; None if ``icc`` has no ICC header."""
+    if len(icc) < 40 or icc[36:40] != b"acsp":
+        return None
+    return icc[16:20].decode("latin-1").strip()
+
+
+def _curve_problem(curves: tuple[Curve, Curve, Curve]) -> str | None:
+    """Why these tone curves cannot convert pixels (None if they can)."""
+    x = np.linspace(0.0, 1.0, 257)
+    for name, c in zip("RGB", curves, strict=True):
+        try:
+            with np.errstate(all="ignore"):
+                fwd, inv = c.forward(x), c.inverse(x)
+        except (ZeroDivisionError, OverflowError, ValueError, IndexError) as exc:
+            return f"{name} tone curve {c.kind} {c.params[:7]}: {type(exc).__name__}"
+        if not (np.isfinite(fwd).all() and np.isfinite(inv).all()) or fwd[-1] - fwd[0] < 1e-6:
+            return f"{name} tone curve {c.kind} {c.params[:7]} is degenerate"
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def profile_problem(icc: bytes) -> str | None:
+    """Why RGB pixels tagged with ``icc`` cannot be converted with it, or None.
+
+    None for usable RGB profiles and for non-RGB ones (grey/CMYK: the decoder's).
+    A damaged profile - unparseable, a degenerate tone curve (``para`` with a = 0,
+    ``curv`` gamma 0), or a LUT profile LittleCMS cannot build a transform from in
+    both directions - gets a reason: such pixels are treated as sRGB and the
+    original profile bytes are still embedded unchanged, so the photo is never
+    lost over its profile (decoder and encoder both decide through this function).
+    """
+    try:
+        profile = parse_profile(icc)
+    except ValueError as exc:
+        return str(exc)
+    if profile.colour_space != "RGB":
+        return None
+    if profile.is_matrix_rgb:
+        assert profile.curves is not None
+        return _curve_problem(profile.curves)
+    sample = np.linspace(0.0, 1.0, 24, dtype=np.float32).reshape(2, 4, 3)
+    try:
+        lcms = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        _lcms(sample, lcms, _srgb_profile())
+        _lcms(sample, _srgb_profile(), lcms)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError, AssertionError) as exc:
+        return " ".join(f"LittleCMS cannot use it: {exc}".split())
+    return None
+
+
 def needs_conversion(icc: bytes | None) -> bool:
     """True if pixels tagged with ``icc`` must be converted to reach sRGB.
 
     False for None, sRGB, non-RGB profiles (grey/CMYK are handled by the decoder)
-    and malformed profiles (treated as sRGB, bytes still carried over).
+    and damaged profiles (:func:`profile_problem`: treated as sRGB, bytes still
+    carried over).
     """
-    if not icc:
+    if not icc or profile_problem(icc) is not None:
         return False
-    try:
-        profile = parse_profile(icc)
-    except ValueError:
-        return False
+    profile = parse_profile(icc)
     return profile.colour_space == "RGB" and not is_srgb(profile)
 
 

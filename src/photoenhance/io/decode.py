@@ -17,6 +17,8 @@ Mode handling (what :func:`read_image` hands out; see ``encode`` for the way bac
 - ``CMYK``: converted to sRGB through its ICC profile (naive conversion if untagged).
 - Embedded non-sRGB RGB ICC profiles are converted to extended-range sRGB, unclipped
   (LUT-based profiles: via LittleCMS at 8-bit precision, clipped; see ``colour``).
+  A damaged profile (``colour.profile_problem``) leaves the pixels as sRGB, with a
+  warning; its bytes are still carried to the output unchanged.
 - Multi-frame files (APNG, multi-page TIFF, MPO...): first frame only, with a warning.
 - Pixels stay in *stored* orientation; EXIF Orientation is carried, never applied.
 """
@@ -386,6 +388,9 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
         alpha = None if px.alpha is None else _unrotate(px.alpha, orientation)
         px = _Pixels(_unrotate(px.rgb, orientation), alpha, px.bit_depth, px.is_rgb_space, px.warnings)
     rgb = px.rgb
+    problem = colour.profile_problem(meta.icc_profile) if px.is_rgb_space and meta.icc_profile else None
+    if problem:
+        notes.append(f"colour profile unusable ({problem}): pixels treated as sRGB, profile kept unchanged")
     if px.is_rgb_space and colour.needs_conversion(meta.icc_profile):
         assert meta.icc_profile is not None
         rgb, colour_notes = colour.to_srgb(rgb, meta.icc_profile)  # codes: table-driven

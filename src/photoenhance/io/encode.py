@@ -104,17 +104,19 @@ def plan_output(source: DecodedImage, fmt: str) -> OutputPlan:
     bits = 16 if deep else 8
     if source.mode == "CMYK":
         return OutputPlan(fmt, mode, bits, colour.srgb_icc_bytes(), None)
-    if source.is_grey or (icc and _profile_space(icc) != "RGB"):
+    if source.is_grey or (icc and _profile_space(icc) not in ("RGB", "?")):
         return OutputPlan(fmt, mode, bits, None, None)
+    # an RGB profile - damaged ones included (pixels left as sRGB) - is embedded unchanged
     convert = icc if _is_rgb_space(source) and colour.needs_conversion(icc) else None
     return OutputPlan(fmt, mode, bits, icc, convert)
 
 
 def _profile_space(icc: bytes) -> str:
+    """The profile's colour space, from its header if the rest is damaged ("?": no header)."""
     try:
         return colour.parse_profile(icc).colour_space
     except ValueError:
-        return "?"
+        return colour.header_colour_space(icc) or "?"
 
 
 def _clean_band(band: np.ndarray) -> np.ndarray:
