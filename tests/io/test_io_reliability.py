@@ -343,3 +343,73 @@ def test_usable_profiles_have_no_problem() -> None:
     for icc in (matrix_icc(P3_XYZ), matrix_icc(P3_XYZ, para=SRGB_PARA), colour.srgb_icc_bytes()):
         assert colour.profile_problem(icc) is None
     assert colour.needs_conversion(matrix_icc(P3_XYZ))
+
+
+# --------------------------------------------------------------------------- item 9
+
+XMP_EXT = b"http://ns.adobe.com/xmp/extension/\0"
+
+
+def app1_segments(data: bytes, header: bytes) -> list[bytes]:
+    """Payloads of the APP1 segments starting with ``header``, before the first SOS."""
+    out, pos = [], 2
+    while data[pos] == 0xFF and data[pos + 1] != 0xDA:
+        length = struct.unpack_from(">H", data, pos + 2)[0]
+        payload = data[pos + 4 : pos + 2 + length]
+        if data[pos + 1] == 0xE1 and payload.startswith(header):
+            out.append(payload)
+        pos += 2 + length
+    return out
+
+
+def reassemble(segments: list[bytes]) -> bytes:
+    full = bytearray(struct.unpack_from(">I", segments[0], len(XMP_EXT) + 32)[0])
+    for seg in segments:
+        offset = struct.unpack_from(">I", seg, len(XMP_EXT) + 36)[0]
+        chunk = seg[len(XMP_EXT) + 40 :]
+        full[offset : offset + len(chunk)] = chunk
+    return bytes(full)
+
+
+def jpeg_with_extended_xmp(path: Path, size: int = 1_000_000) -> tuple[bytes, bytes]:
+    """A JPEG whose XMP is split over a main packet and ~17 extended-XMP APP1 segments."""
+    import hashlib
+
+    rng = np.random.default_rng(9)
+    ext = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF>" + rng.integers(65, 91, size, dtype=np.uint8).tobytes() + b"</rdf:RDF></x:xmpmeta>"
+    guid = hashlib.md5(ext).hexdigest().upper().encode()
+    main = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><xmpNote:HasExtendedXMP>" + guid + b"</xmpNote:HasExtendedXMP></x:xmpmeta>"
+    segs = b""
+    step = 65000
+    for off in range(0, len(ext), step):
+        payload = XMP_EXT + guid + struct.pack(">II", len(ext), off) + ext[off : off + step]
+        segs += b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    buf = io.BytesIO()
+    Image.fromarray(smooth_rgb(24, 32)).save(buf, "JPEG", xmp=main)
+    data = buf.getvalue()
+    path.write_bytes(data[:2] + segs + data[2:])
+    return main, ext
+
+
+def test_extended_xmp_carried_to_jpeg(tmp_path: Path) -> None:
+    src = tmp_path / "ext.jpg"
+    main, ext = jpeg_with_extended_xmp(src)
+    src_segments = app1_segments(src.read_bytes(), XMP_EXT)
+    assert len(src_segments) == 16 and reassemble(src_segments) == ext
+    img = read_image(src)
+    out = tmp_path / "out.jpg"
+    write_image(out, img, img.rgb)
+    data = out.read_bytes()
+    assert app1_segments(data, XMP_EXT) == src_segments  # byte for byte, in order
+    assert read_image(out).metadata.xmp == main
+
+
+@pytest.mark.parametrize("fmt", ["png", "tiff", "webp"])
+def test_extended_xmp_warned_for_other_formats(tmp_path: Path, fmt: str, caplog: pytest.LogCaptureFixture) -> None:
+    src = tmp_path / "ext.jpg"
+    main, _ext = jpeg_with_extended_xmp(src, size=200_000)
+    img = read_image(src)
+    write_image(tmp_path / f"out.{fmt}", img, img.rgb, format=fmt)
+    notes = [r.getMessage() for r in caplog.records]
+    assert any("extended XMP (" in n and "4 JPEG segments) not written" in n for n in notes), notes
+    assert read_image(tmp_path / f"out.{fmt}").metadata.xmp == main

@@ -263,17 +263,36 @@ def _jpeg_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, softwa
         logger.warning("%s: EXIF too large for a JPEG APP1 segment; not written", source.path)
     if plan.icc_profile:
         kw["icc_profile"] = plan.icc_profile
+    extra = b""
     if meta.xmp and len(meta.xmp) <= _MAX_JPEG_SEGMENT - 40:
         kw["xmp"] = meta.xmp
+        for payload in meta.xmp_extended:  # the main packet names them (HasExtendedXMP)
+            extra += b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
     elif meta.xmp:
         logger.warning("%s: XMP too large for one JPEG segment; not written", source.path)
+        if meta.xmp_extended:
+            logger.warning("%s: %s", source.path, _extended_xmp_note(meta.xmp_extended, "its main XMP packet is not written"))
     if meta.dpi:
         kw["dpi"] = meta.dpi
     if meta.comment:
         kw["comment"] = meta.comment
     if meta.photoshop and len(meta.photoshop) + 2 <= _MAX_JPEG_SEGMENT:
-        kw["extra"] = b"\xff\xed" + (len(meta.photoshop) + 2).to_bytes(2, "big") + meta.photoshop
+        extra += b"\xff\xed" + (len(meta.photoshop) + 2).to_bytes(2, "big") + meta.photoshop
+    if extra:
+        kw["extra"] = extra
     return kw
+
+
+def _extended_xmp_note(segments: tuple[bytes, ...], why: str) -> str:
+    size = sum(len(s) for s in segments)
+    return f"extended XMP ({size} bytes in {len(segments)} JPEG segments) not written: {why}"
+
+
+def _warn_extended_xmp(source: DecodedImage, fmt: str) -> None:
+    """Extended XMP exists only as JPEG APP1 segments: other formats cannot hold it."""
+    if source.metadata.xmp_extended and fmt != "jpeg":
+        why = f"{fmt.upper()} has no place for JPEG extended XMP segments (the main XMP packet is kept)"
+        logger.warning("%s: %s", source.path, _extended_xmp_note(source.metadata.xmp_extended, why))
 
 
 def _png_info(source: DecodedImage) -> PngImagePlugin.PngInfo:
@@ -359,6 +378,7 @@ def encode_bytes(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, *, qua
         px = _channels(rgb, source.alpha, plan)
     fmt = plan.format
     buf = io.BytesIO()
+    _warn_extended_xmp(source, fmt)
     if fmt == "jpeg":
         kw = _jpeg_kwargs(source, rgb, plan, software, quality)
         im, px = _pil_image(px, plan), None  # Pillow copied the pixels: free ours first

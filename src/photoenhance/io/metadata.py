@@ -10,6 +10,8 @@ from PIL import Image
 from photoenhance.io.exif import check_exif, exif_from_tiff, exif_warnings, strip_prefix
 
 XMP_PNG_KEY = "XML:com.adobe.xmp"
+XMP_EXTENSION_HEADER = b"http://ns.adobe.com/xmp/extension/\x00"
+"""Starts each JPEG APP1 segment of *extended* XMP (XMP spec part 3, 1.1.3.1)."""
 
 # TIFF IFD0 tags that describe the pixel layout of *this* file (or are carried
 # separately: ICC, XMP); they must not be copied into another file's EXIF.
@@ -29,6 +31,9 @@ class Metadata:
         exif: raw EXIF blob (TIFF header onwards, no ``Exif\\0\\0`` prefix) or None.
         icc_profile: embedded ICC profile bytes, unchanged, or None.
         xmp: raw XMP packet bytes or None.
+        xmp_extended: JPEG extended XMP: the raw APP1 payloads (header, GUID, length,
+            offset, data) of every ``http://ns.adobe.com/xmp/extension/`` segment, in
+            file order; written back as such to JPEG outputs only.
         dpi: (x, y) resolution in dots per inch, or None.
         png_text: PNG tEXt/zTXt/iTXt chunks (XMP excluded) as (key, value) pairs.
         comment: JPEG COM segment bytes, or None.
@@ -39,6 +44,7 @@ class Metadata:
     exif: bytes | None = None
     icc_profile: bytes | None = None
     xmp: bytes | None = None
+    xmp_extended: tuple[bytes, ...] = ()
     dpi: tuple[float, float] | None = None
     png_text: tuple[tuple[str, str], ...] = ()
     comment: bytes | None = None
@@ -110,6 +116,14 @@ def _photoshop(im: Image.Image) -> bytes | None:
     return None
 
 
+def _xmp_extended(im: Image.Image) -> tuple[bytes, ...]:
+    return tuple(
+        bytes(payload)
+        for marker, payload in getattr(im, "applist", [])
+        if marker == "APP1" and payload.startswith(XMP_EXTENSION_HEADER)
+    )
+
+
 def extract_metadata(im: Image.Image, fmt: str) -> Metadata:
     """Collect :class:`Metadata` from an opened, *loaded* Pillow image of format ``fmt``."""
     info = im.info
@@ -140,6 +154,7 @@ def extract_metadata(im: Image.Image, fmt: str) -> Metadata:
         exif=exif,
         icc_profile=_as_bytes(info.get("icc_profile")),
         xmp=xmp,
+        xmp_extended=_xmp_extended(im) if fmt == "jpeg" else (),
         dpi=_dpi(im, fmt),
         png_text=text,
         comment=_as_bytes(info.get("comment")) if fmt == "jpeg" else None,
