@@ -146,6 +146,20 @@ def test_check_exif_drops_only_oversized_entries() -> None:
     assert check_exif(tiff_blob([MAKE], [ISO])).warnings == ()
 
 
+def test_check_exif_sees_duplicate_tags_and_repairs_beside_unreadable_ifds() -> None:
+    import piexif
+
+    from photoenhance.io.exif import check_exif
+
+    checked = check_exif(tiff_blob([entry(0x0110, 3, 0x04000000, struct.pack("<I", 8)), MAKE, entry(0x0110, 2, 2, b"A\0")]))
+    assert checked.walked and "0x0110 in IFD0" in checked.warnings[0]
+    assert piexif.load(checked.data)["0th"][0x0110] == b"A"
+    gps_nowhere = entry(0x8825, 4, 1, struct.pack("<I", 5000))
+    checked = check_exif(tiff_blob([MAKE, BOMB, gps_nowhere]))
+    assert not checked.walked and checked.data  # GPS unreadable: repaired, carried raw
+    assert "0x0110 in IFD0" in checked.warnings[0] and "GPS unreadable" in checked.warnings[1]
+
+
 def test_check_exif_unrepairable_is_dropped_and_loops_carried_raw() -> None:
     from photoenhance.io.exif import check_exif
 

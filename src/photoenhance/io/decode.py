@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import warnings as pywarnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,39 +139,46 @@ def _looks_like_heif(path: Path) -> bool:
 
 
 def _open_unchecked(path: Path) -> Image.Image:
-    """Open without Pillow's global pixel limit (we apply our own ``max_megapixels``)."""
+    """Open without Pillow's global pixel limit (we apply our own ``max_megapixels``).
+
+    Each plugin gets the *path*, so the image owns its file handle: it is closed
+    when the plugin fails and when the image is closed (no leaked handle).
+    """
     Image.init()
-    fh = open(path, "rb")  # noqa: SIM115 - owned by the returned image
-    prefix = fh.read(16)
+    with open(path, "rb") as fh:
+        prefix = fh.read(16)
     for fmt_id in Image.ID:
         factory, accept = Image.OPEN[fmt_id]
         if accept is not None and not accept(prefix):
             continue
         try:
-            fh.seek(0)
-            return factory(fh, str(path))
+            return factory(str(path), str(path))
+        except Image.DecompressionBombError as exc:  # a plugin's own hard check (WebP)
+            raise ImageReadError(path, f"refusing to decode (possible decompression bomb): {exc}") from None
         except (SyntaxError, IndexError, TypeError, ValueError, OSError):
             continue
-    fh.close()
     raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
 
 
 def _open(path: Path, max_megapixels: float) -> Image.Image:
-    """Open ``path`` read-only and check its header size against ``max_megapixels``."""
+    """Open ``path`` read-only and check its header size against ``max_megapixels``.
+
+    Call inside :func:`libwarnings.capture` (Pillow warns about sizes we allow).
+    """
     _check_file(path)
-    try:
-        with pywarnings.catch_warnings():
-            pywarnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            try:
-                im = Image.open(path)
-            except Image.DecompressionBombError:
-                im = _open_unchecked(path)
+    try:  # DecompressionBombWarning: dropped by libwarnings.capture (not catch_warnings:
+        try:  # process-wide state, and photos are read and written on two threads)
+            im = Image.open(path)
+        except Image.DecompressionBombError:
+            im = _open_unchecked(path)
     except UnidentifiedImageError:
         if _looks_like_heif(path) and not heif_available():
             raise ImageReadError(path, HEIC_INSTALL_HINT) from None
         raise ImageReadError(path, "not a recognised image (unknown format or corrupt header)") from None
     except PermissionError:
         raise ImageReadError(path, "permission denied") from None
+    except ImageReadError:
+        raise
     except Exception as exc:
         raise ImageReadError(path, f"corrupt image header ({_reason(exc)})") from exc
     width, height = _stored_size(im)

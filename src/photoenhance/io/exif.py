@@ -264,9 +264,10 @@ def check_exif(data: bytes) -> CheckedExif:
     would lie outside the blob - e.g. SHORT x 0x04000000, which makes piexif build a
     count-sized format string (gigabytes) - is removed from its IFD in place, with a
     warning; the photo keeps the rest of its EXIF.  When an IFD itself cannot be read
-    (``walked`` False) nothing is removed: the blob is carried as raw bytes and must
-    not be given to a full parser - unless a readable entry is oversized, in which
-    case the EXIF is dropped (``data`` empty).  Never raises.
+    (``walked`` False) the blob - repaired where possible - is carried as raw bytes
+    and must not be given to a full parser; if that unreadable IFD has an oversized
+    entry among the ones that can be read, the EXIF is dropped (``data`` empty).
+    Never raises.
     """
     data = strip_prefix(data)
     try:
@@ -276,6 +277,7 @@ def check_exif(data: bytes) -> CheckedExif:
     buf = bytearray(data)
     dropped: list[str] = []
     problems: list[str] = []
+    unrepairable = False
     seen: set[int] = set()
     todo: list[tuple[int, str]] = [(tiff.ifd0_offset, "IFD0")]
     while todo:
@@ -288,11 +290,12 @@ def check_exif(data: bytes) -> CheckedExif:
             ifd = tiff.ifd(offset)
         except ExifFormatError as exc:
             problems.append(f"EXIF {name} unreadable ({exc})")
-            if _partial_ifd_oversized(tiff, offset):
-                dropped.append(f"{name} (unreadable)")
+            unrepairable = unrepairable or _partial_ifd_oversized(tiff, offset)
             continue
         keep = []
-        for tag, raw in ifd.entries.items():
+        raws = [bytes(data[offset + 2 + 12 * i : offset + 14 + 12 * i]) for i in range(tiff.u16(offset))]
+        for raw in raws:  # every entry, duplicates included (``ifd.entries`` keeps one per tag)
+            tag = struct.unpack(tiff.endian + "H", raw[:2])[0]
             claimed = _oversized(tiff, raw)
             if claimed is not None:
                 dropped.append(f"tag {tag:#06x} in {name} claims {claimed} bytes")
@@ -301,13 +304,13 @@ def check_exif(data: bytes) -> CheckedExif:
             sub = _SUB_IFDS.get(name, {}).get(tag)
             if sub is not None:
                 todo.append((tiff.long_value(raw), sub))
-        if len(keep) < len(ifd.entries):
+        if len(keep) < len(raws):
             _rewrite_ifd(buf, tiff, offset, keep, ifd.next_offset)
         if name.startswith("IFD") and ifd.next_offset:
             todo.append((ifd.next_offset, f"IFD{int(name[3:]) + 1}"))
     warnings = []
     walked = not problems
-    if dropped and not walked:
+    if unrepairable:
         warnings.append(
             f"EXIF has entries larger than its {len(data)}-byte block and cannot be repaired "
             f"({'; '.join(problems[:_MAX_LISTED])}); dropped"

@@ -14,7 +14,8 @@ other thread's warnings to the handler that was there before, unchanged.  Warnin
 filters are left alone (an ``"ignore"`` filter still ignores; ``"error"`` still
 raises), except that the "already shown" registries are reset when a capture
 starts, so each photo records its own warnings even when an earlier photo had the
-same ones.
+same ones.  Pillow's ``DecompressionBombWarning`` is dropped: io applies its own
+``max_megapixels`` limit.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from PIL import Image
+
 _MAX_CHARS = 240
+# Pillow's size warning: io applies its own ``max_megapixels`` limit instead
+_DROPPED: tuple[type[Warning], ...] = (Image.DecompressionBombWarning,)
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -50,6 +55,8 @@ def _show(
 ) -> None:
     sink: list[str] | None = getattr(_local, "sink", None)
     if sink is not None:
+        if issubclass(category, _DROPPED):
+            return
         text = _describe(message, category, filename)
         if text not in sink:
             sink.append(text)
