@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _models import model_with_metadata, tiny_model
 from photoenhance import __version__
 from photoenhance.io import ImageReadError, is_complete_image
 
@@ -198,17 +199,36 @@ def test_no_arguments_is_usage_error(cli: Any) -> None:
     assert cli("run").exit_code == 2
 
 
-@pytest.mark.parametrize("kind", ["missing", "garbage", "directory"])
-def test_unreadable_model_exit_2(cli: Any, mixed: Path, tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "needle"),
+    [
+        ("missing", "not found"),
+        ("garbage", "cannot load model"),
+        ("directory", "is a directory"),
+        ("wrong-shape", "'image' has shape"),
+        ("bad-context", "photoenhance.context is not valid JSON"),
+        ("multiple-zero", "photoenhance.multiple must be an integer >= 2"),
+    ],
+)
+def test_unreadable_model_exit_2(
+    cli: Any, mixed: Path, tmp_path: Path, kind: str, needle: str
+) -> None:
+    """Every unusable model fails once, at load (exit 2, one line), never per photo."""
     model = tmp_path / "m.onnx"
     if kind == "garbage":
         model.write_bytes(os.urandom(300))
     elif kind == "directory":
         model.mkdir()
+    elif kind == "wrong-shape":
+        tiny_model(tmp_path, "m.onnx", [1, "h", "w", 3])
+    elif kind in ("bad-context", "multiple-zero"):
+        change = {"context": "{oops"} if kind == "bad-context" else {"multiple": "0"}
+        model_with_metadata(tmp_path, "m.onnx", **change)
     r = cli("run", mixed, "-o", tmp_path / "out", "--model", model)
     assert r.exit_code == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "m.onnx" in lines[0], r.stderr
+    assert len(lines) == 1 and "m.onnx" in lines[0] and needle in lines[0], r.stderr
+    assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------- report, skip, overwrite, dry run
