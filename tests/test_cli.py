@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _models import model_with_metadata, tiny_model
 from photoenhance import __version__
 from photoenhance.io import ImageReadError, is_complete_image
 
@@ -198,17 +199,36 @@ def test_no_arguments_is_usage_error(cli: Any) -> None:
     assert cli("run").exit_code == 2
 
 
-@pytest.mark.parametrize("kind", ["missing", "garbage", "directory"])
-def test_unreadable_model_exit_2(cli: Any, mixed: Path, tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "needle"),
+    [
+        ("missing", "not found"),
+        ("garbage", "cannot load model"),
+        ("directory", "is a directory"),
+        ("wrong-shape", "'image' has shape"),
+        ("bad-context", "photoenhance.context is not valid JSON"),
+        ("multiple-zero", "photoenhance.multiple must be an integer >= 2"),
+    ],
+)
+def test_unreadable_model_exit_2(
+    cli: Any, mixed: Path, tmp_path: Path, kind: str, needle: str
+) -> None:
+    """Every unusable model fails once, at load (exit 2, one line), never per photo."""
     model = tmp_path / "m.onnx"
     if kind == "garbage":
         model.write_bytes(os.urandom(300))
     elif kind == "directory":
         model.mkdir()
+    elif kind == "wrong-shape":
+        tiny_model(tmp_path, "m.onnx", [1, "h", "w", 3])
+    elif kind in ("bad-context", "multiple-zero"):
+        change = {"context": "{oops"} if kind == "bad-context" else {"multiple": "0"}
+        model_with_metadata(tmp_path, "m.onnx", **change)
     r = cli("run", mixed, "-o", tmp_path / "out", "--model", model)
     assert r.exit_code == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "m.onnx" in lines[0], r.stderr
+    assert len(lines) == 1 and "m.onnx" in lines[0] and needle in lines[0], r.stderr
+    assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------- report, skip, overwrite, dry run
@@ -545,3 +565,151 @@ def test_config_model_relative_to_config_file(
     assert r.exit_code == 0, r.output
     assert str(model) in r.stdout and "threads:       1" in r.stdout
     assert f"{isolated_user_dirs}" in r.stdout
+
+
+# --------------------------------------------------------------------------- issue 11
+
+
+def test_report_never_overwrites_a_photo(cli: Any, tmp_path: Path, make_photo: Any) -> None:
+    """Item 1: `run in/7.jpg -o out --report in/8.jpg` exited 0 with in/8.jpg now JSON."""
+    src = tmp_path / "in"
+    seven, eight = make_photo(src / "7.jpg", seed=7), make_photo(src / "8.jpg", seed=8)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    (tmp_path / "folder").mkdir()
+    before = hash_tree(tmp_path)
+    out, cmp = tmp_path / "out", tmp_path / "cmp"
+    cases = [
+        (eight, "exists and is not a photoenhance report"),
+        (seven, "is an input photo"),
+        (notes, "exists and is not a photoenhance report"),
+        (out / "7.jpg", "is an output of this run"),
+        (cmp / "7.jpg.compare.jpg", "is a compare image of this run"),
+        (tmp_path / "folder", "is a folder"),
+    ]
+    for report, needle in cases:
+        for extra in ([], ["--dry-run"]):
+            r = cli("run", seven, "-o", out, "--compare", cmp, "--report", report, *extra)
+            assert r.exit_code == 2, (report, r.output)
+            lines = r.stderr.strip().splitlines()
+            assert len(lines) == 1 and str(report) in lines[0] and needle in lines[0], lines
+            assert hash_tree(tmp_path) == before  # refused before any work
+            assert not out.exists() and not cmp.exists()
+
+
+def test_report_replaces_only_an_earlier_report_atomically(
+    cli: Any, tmp_path: Path, make_photo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make_photo(tmp_path / "in" / "a.jpg")
+    rep = tmp_path / "r.json"
+    rep.write_bytes(b"")  # an empty file (made with touch) holds nothing to lose
+    assert cli("run", src, "-o", tmp_path / "out", "--report", rep).exit_code == 0
+    assert load_report(rep)["summary"]["ok"] == 1
+    r = cli("run", src, "-o", tmp_path / "out", "--report", rep)  # a rerun replaces it
+    assert r.exit_code == 0, r.output
+    old = rep.read_bytes()
+    assert load_report(rep)["summary"]["skipped"] == 1
+
+    import photoenhance.io.atomic as atomic_mod
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic_mod.os, "fsync", full_disk)
+    r = cli("run", src, "-o", tmp_path / "out", "--report", rep)
+    assert r.exit_code == 1
+    assert "report not written" in r.stderr and "disk full" in r.stderr
+    assert rep.read_bytes() == old  # the earlier report is intact, no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out", "r.json"]
+
+
+def test_longest_names_and_names_too_long(cli: Any, tmp_path: Path, make_photo: Any) -> None:
+    """Item 5: 225-255 byte names could not be written (temporary = name + 31 bytes); with
+    --format jpeg, x.png beside x.jpg becomes x.png.jpg, over the 255-byte limit."""
+    src = tmp_path / "in"
+    longest = make_photo(src / "a" / ("l" * 251 + ".jpg"))
+    stem = "s" * 251
+    make_photo(src / "b" / f"{stem}.jpg", seed=1)
+    make_photo(src / "b" / f"{stem}.png", seed=2)
+    out, cmp = tmp_path / "out", tmp_path / "cmp"
+    rep = tmp_path / "r.json"
+    r = cli("run", src, "-o", out, "--format", "jpeg", "--compare", cmp, "--report", rep)
+    assert r.exit_code == 1, r.output
+    assert is_complete_image(out / "a" / longest.name)
+    assert is_complete_image(out / "b" / f"{stem}.jpg")
+    lines = error_lines(r.stderr)
+    assert len(lines) == 1 and f"{stem}.png: output not written" in lines[0], r.stderr
+    assert "would be 259 bytes long (file systems allow 255)" in lines[0]
+    files = by_input(load_report(rep))
+    assert files[f"{stem}.png"]["status"] == "error"
+    # the compare image's name (+ 12 bytes) is too long too: the photo is still enhanced
+    entry = files[longest.name]
+    assert entry["status"] == "ok" and entry["compare"] is None
+    assert any("compare image not written" in w for w in entry["warnings"])
+    assert all_files(out) == [f"a/{longest.name}", f"b/{stem}.jpg"]
+
+
+@pytest.mark.parametrize("name", ["out[/x]", "[red]x", "[bold]o[/bold]"])
+def test_markup_in_user_strings_is_printed_as_is(
+    cli: Any, tmp_path: Path, make_photo: Any, name: str
+) -> None:
+    """Item 6: `-o 'out[/x]'` crashed the summary (MarkupError); `-o '[red]x'` printed
+    the wrong path."""
+    src = make_photo(tmp_path / "in" / "[b]a.jpg")
+    (tmp_path / "in" / "[i]bad.jpg").write_bytes(b"")
+    out = tmp_path / name
+    r = cli("run", tmp_path / "in", "-o", out)
+    assert r.exit_code == 1, r.output
+    assert is_complete_image(out / src.name)
+    assert r.stderr.strip().splitlines()[-1].endswith(f"-> {out}"), r.stderr
+    assert f"error: {tmp_path / 'in' / '[i]bad.jpg'}: empty file" in r.stderr
+
+
+def test_control_characters_in_names_are_escaped(
+    cli: Any, tmp_path: Path, make_photo: Any
+) -> None:
+    """Item 11: a newline in a file name split the one-line error."""
+    src = tmp_path / "in"
+    make_photo(src / "ok.jpg")
+    (src / "bad\nname.jpg").write_bytes(b"")
+    (src / "esc\x1b[2Jname.jpg").write_bytes(b"")
+    r = cli("run", src, "-o", tmp_path / "out", "-q")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [
+        f"error: {src}/bad\\nname.jpg: empty file (0 bytes)",
+        f"error: {src}/esc\\x1b[2Jname.jpg: empty file (0 bytes)",
+    ]
+    r = cli("run", src, "-o", tmp_path / "out", "--dry-run")
+    assert len(r.stdout.splitlines()) == 3 and "bad\\nname.jpg" in r.stdout
+    r = cli("run", src / "no\nsuch.jpg", "-o", tmp_path / "out")
+    assert r.exit_code == 2
+    assert len(r.stderr.strip().splitlines()) == 2 and "no\\nsuch.jpg: does not exist" in r.stderr
+
+
+@pytest.mark.skipif(os.name == "nt", reason="FIFOs and symlinks")
+def test_special_files_are_listed_as_skipped(cli: Any, tmp_path: Path, make_photo: Any) -> None:
+    """Item 12: FIFOs, devices, dangling links and loops in folders were skipped silently."""
+    src = tmp_path / "in"
+    make_photo(src / "ok.jpg")
+    os.mkfifo(src / "fifo.jpg")  # opening it would block: it must never be opened
+    (src / "dangling.png").symlink_to(src / "gone.png")
+    (src / "loop.jpg").symlink_to(src / "loop.jpg")
+    rep = tmp_path / "r.json"
+    r = cli("run", src, "-o", tmp_path / "out", "--report", rep)
+    assert r.exit_code == 0, r.output
+    notes = [ln for ln in r.stderr.splitlines() if ln.startswith("note: ")]
+    assert notes == [
+        f"note: {src / 'dangling.png'}: broken symlink (its target does not exist); skipped",
+        f"note: {src / 'fifo.jpg'}: is a named pipe (FIFO), not a photo; skipped",
+        f"note: {src / 'loop.jpg'}: symlink loop; skipped",
+    ]
+    assert "1 enhanced, 3 skipped, 0 failed" in r.stderr
+    files = by_input(load_report(rep))
+    assert files["ok.jpg"]["status"] == "ok" and files["ok.jpg"]["reason"] is None
+    for name in ("fifo.jpg", "dangling.png", "loop.jpg"):
+        entry = files[name]
+        assert entry["status"] == "skipped" and entry["output"] is None and entry["reason"]
+    r = cli("run", src, "-o", tmp_path / "out", "-q")
+    assert r.exit_code == 0 and r.stderr == ""
+    r = cli("run", src, "-o", tmp_path / "out", "--dry-run")
+    assert f"skip     {src / 'fifo.jpg'} (is a named pipe (FIFO)" in r.stdout

@@ -117,3 +117,64 @@ def test_sigkill_then_rerun(tmp_path: Path, make_photo: Any) -> None:
             assert is_complete_image(out / Path(n).with_suffix(".png")), n
     assert interrupted >= 1, "no kill landed before the batch finished"
     assert {n: (src / n).read_bytes() for n in names} == before
+
+
+PAUSE_WRITES = '''
+import os
+import stat
+import time
+from pathlib import Path
+
+_real_fsync = os.fsync
+
+
+def _paused_fsync(fd):
+    """Before the first photo is moved into place: say so, then wait for the go-ahead."""
+    if stat.S_ISREG(os.fstat(fd).st_mode) and not Path(os.environ["PE_GO"]).exists():
+        Path(os.environ["PE_WRITING"]).touch()
+        deadline = time.monotonic() + 60
+        while not Path(os.environ["PE_GO"]).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    _real_fsync(fd)
+
+
+os.fsync = _paused_fsync
+'''
+
+
+def test_second_run_keeps_a_running_runs_temporary(
+    tmp_path: Path, make_photo: Any, cli: Any
+) -> None:
+    """Issue 11, item 7: run B's start-up clean-up deleted the temporary run A was writing
+    (run A then failed: "write failed: No such file or directory")."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(PAUSE_WRITES)
+    writing, go = tmp_path / "writing", tmp_path / "go"
+    env = _env(
+        PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]),
+        PE_WRITING=str(writing),
+        PE_GO=str(go),
+    )
+    a = make_photo(tmp_path / "in" / "a.png", seed=1)
+    b = make_photo(tmp_path / "in" / "b.png", seed=2)
+    out = tmp_path / "out"
+    run_a = subprocess.Popen(
+        [sys.executable, "-m", "photoenhance.cli", "run", str(a), "-o", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not writing.exists() and run_a.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writing.exists(), run_a.stderr.read() if run_a.stderr else ""
+        assert len(_temps(out)) == 1  # run A's photo, half written
+        r = cli("run", b, "-o", out)  # run B, same output folder
+        assert r.exit_code == 0, r.output
+        assert len(_temps(out)) == 1
+    finally:
+        go.touch()
+        _, err = run_a.communicate(timeout=120)
+    assert run_a.returncode == 0, err
+    assert is_complete_image(out / "a.png") and is_complete_image(out / "b.png")
+    assert not _temps(out)

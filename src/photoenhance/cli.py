@@ -36,6 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from photoenhance import __version__
+from photoenhance.display import printable
 
 if TYPE_CHECKING:  # heavy imports (onnxruntime, numpy, Pillow) wait until a command runs
     from photoenhance.infer.runner import BatchResult, RunConfig
@@ -67,18 +68,29 @@ def _stdout() -> Console:
     return Console(soft_wrap=True, highlight=False)
 
 
+def _line(text: str | Path) -> str:
+    """``text`` as one printable line: control characters (a newline in a file name...)
+    escaped, runs of spaces collapsed.  Every user-provided string printed goes through
+    this and is printed as a rich ``Text`` (never parsed as markup)."""
+    return " ".join(printable(text).split())
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``Error: message`` (one line) on stderr and exit with ``code``."""
-    _stderr().print(Text.assemble(("Error: ", "bold red"), " ".join(message.split())))
+    _stderr().print(Text.assemble(("Error: ", "bold red"), _line(message)))
     raise typer.Exit(code)
 
 
 def _error_line(console: Console, path: Path | str, reason: str) -> None:
-    console.print(Text.assemble(("error: ", "bold red"), f"{path}: ", " ".join(reason.split())))
+    console.print(Text.assemble(("error: ", "bold red"), f"{_line(path)}: ", _line(reason)))
 
 
 def _warning_line(console: Console, path: Path | str, text: str) -> None:
-    console.print(Text.assemble(("warning: ", "yellow"), f"{path}: ", " ".join(text.split())))
+    console.print(Text.assemble(("warning: ", "yellow"), f"{_line(path)}: ", _line(text)))
+
+
+def _note_line(console: Console, path: Path | str, text: str) -> None:
+    console.print(Text.assemble(("note: ", "cyan"), f"{_line(path)}: ", _line(text)))
 
 
 def _version_callback(value: bool) -> None:
@@ -119,6 +131,7 @@ def _build_run_config(
     dry_run: bool,
     compare: Path | None,
     max_megapixels: float,
+    report: Path | None = None,
 ) -> RunConfig:
     """Merge flags over config-file defaults into a :class:`RunConfig` (exit 2 on errors)."""
     from photoenhance.config import ConfigError, cache_dir, load_config, normalise_output_format
@@ -149,6 +162,7 @@ def _build_run_config(
             compare_dir=compare,
             max_megapixels=max_megapixels,
             cache_dir=cache_dir(),
+            report=report,
         )
     except ValueError as exc:
         _fail(str(exc))
@@ -157,25 +171,32 @@ def _build_run_config(
 def _print_dry_run(result: BatchResult) -> None:
     out = _stdout()
     for f in result.files:
+        src = _line(f.input)
         if f.status == "error":
-            out.print(Text(f"error    {f.input}: {f.error}"))
+            out.print(Text(f"error    {src}: {_line(f.error or 'failed')}"))
+        elif f.status == "skipped" and f.output is None:
+            out.print(Text(f"skip     {src} ({_line(f.reason or 'skipped')})"))
         elif f.status == "skipped":
-            out.print(Text(f"skip     {f.input} -> {f.output} (exists)"))
+            out.print(Text(f"skip     {src} -> {_line(f.output)} (exists)"))
         else:
-            out.print(Text(f"enhance  {f.input} -> {f.output}"))
+            out.print(Text(f"enhance  {src} -> {_line(f.output or '')}"))
 
 
 def _summary(console: Console, result: BatchResult) -> None:
     if result.dry_run:
         console.print(
-            f"Dry run: {result.planned} to enhance, {result.skipped} skipped (exist), "
-            f"{result.failed} failed; nothing written."
+            Text(
+                f"Dry run: {result.planned} to enhance, {result.skipped} skipped, "
+                f"{result.failed} failed; nothing written."
+            )
         )
         return
     console.print(
-        f"Done: {result.ok} enhanced, {result.skipped} skipped, {result.failed} failed; "
-        f"{result.megapixels:.1f} MP in {result.seconds:.1f} s "
-        f"({result.megapixels_per_second:.2f} MP/s) -> {result.output_dir}"
+        Text(
+            f"Done: {result.ok} enhanced, {result.skipped} skipped, {result.failed} failed; "
+            f"{result.megapixels:.1f} MP in {result.seconds:.1f} s "
+            f"({result.megapixels_per_second:.2f} MP/s) -> {_line(result.output_dir)}"
+        )
     )
 
 
@@ -277,14 +298,20 @@ def run_command(
     ] = False,
 ) -> None:
     """Enhance photos from INPUT files/folders into the output folder."""
-    from photoenhance.infer.runner import BatchProgress, NoInputsError, run_batch, write_report
+    from photoenhance.infer.runner import (
+        BatchProgress,
+        NoInputsError,
+        OutputConflictError,
+        run_batch,
+        write_report,
+    )
     from photoenhance.infer.session import ModelLoadError
     from photoenhance.io import ImageWriteError
 
     config = _build_run_config(
         output=output, recursive=recursive, format=format, quality=quality, model=model,
         strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=dry_run,
-        compare=compare, max_megapixels=max_megapixels,
+        compare=compare, max_megapixels=max_megapixels, report=report,
     )  # fmt: skip
     if config.output_dir.exists() and not config.output_dir.is_dir():
         _fail(f"--output {config.output_dir} exists and is not a folder")
@@ -323,6 +350,8 @@ def run_command(
         if f.status == "error":
             _error_line(progress.console, f.input, f.error or "failed")
         elif not quiet:
+            if f.reason is not None:
+                _note_line(progress.console, f.input, f.reason)
             for w in f.warnings:
                 _warning_line(progress.console, f.input, w)
 
@@ -332,6 +361,8 @@ def run_command(
     except NoInputsError as exc:
         for path, reason in exc.problems:
             _error_line(console, path, reason)
+        _fail(str(exc))
+    except OutputConflictError as exc:
         _fail(str(exc))
     except ModelLoadError as exc:
         _fail(f"cannot load model: {exc}")
@@ -345,6 +376,8 @@ def run_command(
         for f in result.files:
             if f.status == "error":
                 _error_line(console, f.input, f.error or "failed")
+            elif f.reason is not None and not quiet:
+                _note_line(console, f.input, f.reason)
     if report is not None and not result.dry_run:
         try:
             write_report(result, report)
@@ -553,7 +586,8 @@ def train_command(
             out_console.print(
                 f"best {p.phase.upper():4s} step {p.step:5d}: val PSNR {p.psnr:.2f} dB, SSIM {p.ssim:.4f}{fid}"
             )
-    out_console.print(f"wrote {out / 'model.onnx'} (use: photoenhance run --model {out / 'model.onnx'})")
+    model_path = _line(out / "model.onnx")
+    out_console.print(Text(f"wrote {model_path} (use: photoenhance run --model {model_path})"))
 
 
 @app.command("eval")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 import unicodedata
@@ -27,6 +29,7 @@ from photoenhance.infer.runner import (
 )
 from photoenhance.infer.session import Enhancer, InferenceConfig
 from photoenhance.io import is_complete_image
+from photoenhance.io.atomic import temp_name_for
 
 # --------------------------------------------------------------------------- naming
 
@@ -157,7 +160,9 @@ def photos(tmp_path: Path, make_photo: Any) -> Path:
 
 def test_run_batch_results_and_progress(photos: Path, tmp_path: Path, enhancer: Enhancer) -> None:
     events: list[BatchProgress] = []
-    stale = tmp_path / "out" / ".p0.png.photoenhance-tmp-0123456789ab"
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    stale = temp_name_for(tmp_path / "out" / "p0.png", pid=killed.pid)
     stale.parent.mkdir()
     stale.write_bytes(b"partial")
     res = run_batch(
@@ -175,6 +180,28 @@ def test_run_batch_results_and_progress(photos: Path, tmp_path: Path, enhancer: 
     assert {e.total for e in events} == {6}
     assert events[-1].megapixels == pytest.approx(res.megapixels)
     assert res.to_dict()["summary"]["ok"] == 6
+
+
+def test_a_running_runs_temporaries_are_kept(
+    photos: Path, tmp_path: Path, enhancer: Enhancer
+) -> None:
+    """Issue 11, item 7: run B's start-up clean-up deleted the temporary run A was writing
+    (A then failed "write failed: No such file or directory")."""
+    run_a = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        out, cmp = tmp_path / "out", tmp_path / "cmp"
+        writing = [temp_name_for(d / "sub" / "p9.png", pid=run_a.pid) for d in (out, cmp)]
+        for t in writing:
+            t.parent.mkdir(parents=True)
+            t.write_bytes(b"half of run A's photo")
+        res = run_batch(
+            [photos], RunConfig(output_dir=out, compare_dir=cmp), enhancer=enhancer
+        )
+        assert res.ok == 6
+        assert all(t.read_bytes() == b"half of run A's photo" for t in writing)
+    finally:
+        run_a.kill()
+        run_a.wait()
 
 
 def test_dry_run_needs_no_session_and_writes_nothing(photos: Path, tmp_path: Path) -> None:
@@ -304,6 +331,6 @@ def test_in_flight_slots_scale_with_megapixels(monkeypatch: pytest.MonkeyPatch, 
     sizes = {"small.jpg": (3000, 2000), "12mp.jpg": (4000, 3000), "48mp.jpg": (8000, 6000)}
     monkeypatch.setattr(runner, "probe_image", lambda path, **kw: sizes[Path(path).name])
     batch = SimpleNamespace(config=RunConfig(output_dir=tmp_path))
-    weight = {n: runner._Pipeline._weight(batch, SimpleNamespace(input=Path(n))) for n in sizes}  # type: ignore[arg-type]
+    weight = {n: runner._Pipeline._weight(batch, runner.PlannedFile(0, Path(n), None)) for n in sizes}  # type: ignore[arg-type]
     assert weight == {"small.jpg": 1, "12mp.jpg": 2, "48mp.jpg": 4}
     assert batch.config.max_in_flight // weight["12mp.jpg"] == 2

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _models import model_with_metadata, tiny_model
 from photoenhance.infer.context import context_thumbnail
 from photoenhance.infer.layout import pack, unpack
 from photoenhance.infer.session import (
@@ -213,3 +214,54 @@ def test_any_dtype_or_strides_give_the_same_result() -> None:
     wide[:, ::2] = img
     for variant in (img.astype(np.float64), np.asfortranarray(img), wide[:, ::2]):
         np.testing.assert_array_equal(enh.enhance(variant), ref)
+
+
+# --------------------------------------------------------------------------- model checks at load (issue 11, item 10)
+
+
+def test_wrong_shape_is_refused_at_load(tmp_path: Path) -> None:
+    three = tiny_model(tmp_path, "rgb.onnx", [1, "h", "w", 3])
+    with pytest.raises(ModelLoadError, match=r"rgb\.onnx: .*'image' has shape") as info:
+        Enhancer(InferenceConfig(model=three))
+    assert "\n" not in str(info.value)
+    with pytest.raises(ModelLoadError, match=r"rgb\.onnx"):
+        read_model_info(three)  # the dry run's check too
+    cropped = tiny_model(tmp_path, "cropped.onnx", ["n", "h", "w", 12], crop=True)
+    assert read_model_info(cropped).multiple == 8  # its declared shapes look right
+    with pytest.raises(ModelLoadError, match=r"cropped\.onnx: the model returns \(1, 1, 8, 12\)"):
+        Enhancer(InferenceConfig(model=cropped))
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"context": "{not json"}, "photoenhance.context is not valid JSON"),
+        ({"context": "[64]"}, "photoenhance.context must be a JSON object"),
+        ({"config": "nope"}, "photoenhance.config is not valid JSON"),
+        ({"multiple": "0"}, "photoenhance.multiple must be an integer >= 2"),
+        ({"multiple": "eight"}, "photoenhance.multiple must be an integer >= 2"),
+        ({"multiple": "7"}, "photoenhance.multiple must be even"),
+        ({"halo": "-8"}, "photoenhance.halo must be an integer >= 0"),
+        ({"context": '{"size": 0}'}, "size must be positive"),
+    ],
+)
+def test_bad_metadata_is_refused_at_load(
+    tmp_path: Path, changes: dict[str, str], needle: str
+) -> None:
+    path = model_with_metadata(tmp_path, "meta.onnx", **changes)
+    for load in (lambda: Enhancer(InferenceConfig(model=path)), lambda: read_model_info(path)):
+        with pytest.raises(ModelLoadError) as info:
+            load()
+        text = str(info.value)
+        assert text.startswith(f"{path}: bad photoenhance metadata: ") and needle in text, text
+        assert "\n" not in text
+
+
+def test_directory_as_model_says_so(tmp_path: Path) -> None:
+    (tmp_path / "model.onnx").mkdir()
+    for load in (
+        lambda: Enhancer(InferenceConfig(model=tmp_path / "model.onnx")),
+        lambda: read_model_info(tmp_path / "model.onnx"),
+    ):
+        with pytest.raises(ModelLoadError, match=r"model\.onnx: is a directory"):
+            load()

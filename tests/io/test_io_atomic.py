@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,6 +23,7 @@ from photoenhance.io import (
     read_image,
     write_image,
 )
+from photoenhance.io import atomic as atomic_mod
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -41,7 +46,18 @@ def test_temp_name_pattern(tmp_path: Path) -> None:
         fh.write(b"x")
 
     atomic_write(tmp_path / "a b.jpg", write)
-    assert seen[0].startswith(".a b.jpg.photoenhance-tmp-")
+    assert seen[0].startswith(f".photoenhance-tmp-{atomic_mod._host_token()}-{os.getpid()}-")
+    assert len(seen[0].encode()) < 64  # not derived from the destination's name
+
+
+@pytest.mark.parametrize("length", [225, 247, 255])
+def test_longest_names_can_be_written(tmp_path: Path, length: int) -> None:
+    """Issue 11, item 5: the temporary was name + 31 bytes (ENAMETOOLONG above 224)."""
+    dst = tmp_path / ("é" * ((length - 4) // 2) + "x" * ((length - 4) % 2) + ".jpg")
+    assert len(dst.name.encode()) == length
+    atomic_write(dst, lambda fh: fh.write(b"new"))
+    assert dst.read_bytes() == b"new"
+    assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("exc", [RuntimeError("boom"), OSError(errno.ENOSPC, "No space left on device")])
@@ -97,8 +113,6 @@ def test_write_image_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.
     out = tmp_path / "out"
     out.mkdir()
 
-    import photoenhance.io.atomic as atomic_mod
-
     def full_disk(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -108,14 +122,75 @@ def test_write_image_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.
     assert list(out.iterdir()) == []
 
 
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """Another live process (the owner of a running run's temporaries)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def make_temp(folder: Path, name: str, age: float = 0.0) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"partial")
+    if age:
+        t = time.time() - age
+        os.utime(path, (t, t))
+    return path
+
+
 def test_clean_stale_temps(tmp_path: Path) -> None:
-    (tmp_path / "sub").mkdir()
-    (tmp_path / ".a.jpg.photoenhance-tmp-abc123").write_bytes(b"x")
-    (tmp_path / "sub" / ".b.png.photoenhance-tmp-ffff").write_bytes(b"x")
+    dead = dead_pid()
+    a = make_temp(tmp_path, atomic_mod.temp_name_for(tmp_path / "a.jpg", pid=dead).name)
+    b = make_temp(tmp_path / "sub", atomic_mod.temp_name_for(tmp_path / "b.png", pid=dead).name)
     (tmp_path / "keep.jpg").write_bytes(b"x")
     (tmp_path / ".other").write_bytes(b"x")
     assert clean_stale_temps(tmp_path) == 2
+    assert not a.exists() and not b.exists()
     assert sorted(p.name for p in tmp_path.rglob("*")) == [".other", "keep.jpg", "sub"]
+
+
+def test_temps_of_running_processes_are_kept(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    """Issue 11, item 7: a second run's start-up clean-up deleted a running run's temporary."""
+    live = make_temp(tmp_path, atomic_mod.temp_name_for(tmp_path / "a.jpg", pid=sleeper.pid).name)
+    mine = make_temp(tmp_path, atomic_mod.temp_name_for(tmp_path / "b.jpg").name)
+    old_but_live = make_temp(
+        tmp_path, atomic_mod.temp_name_for(tmp_path / "c.jpg", pid=sleeper.pid).name, age=2e5
+    )
+    assert clean_stale_temps(tmp_path) == 0
+    assert live.exists() and mine.exists() and old_but_live.exists()
+    sleeper.kill()
+    sleeper.wait()
+    assert clean_stale_temps(tmp_path) == 2  # its owner is gone now
+    assert [p.name for p in tmp_path.iterdir()] == [mine.name]
+
+
+def test_reused_pid_is_not_its_owner(tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
+    if atomic_mod._start_time(sleeper.pid) is None:
+        pytest.skip("no /proc: start times unknown")
+    host = atomic_mod._host_token()
+    reused = make_temp(tmp_path, f".photoenhance-tmp-{host}-{sleeper.pid}-1-abcd")
+    assert clean_stale_temps(tmp_path) == 1
+    assert not reused.exists()
+
+
+def test_unverifiable_temps_are_removed_only_when_old(tmp_path: Path) -> None:
+    """Another machine's (or an older version's) temporaries: the owner cannot be checked."""
+    names = [".photoenhance-tmp-00000000-123-456-abcd", ".a.jpg.photoenhance-tmp-0123456789ab"]
+    fresh = [make_temp(tmp_path / "fresh", n) for n in names]
+    old = [make_temp(tmp_path / "old", n, age=atomic_mod.STALE_AFTER_SECONDS + 60) for n in names]
+    assert clean_stale_temps(tmp_path) == 2
+    assert all(p.exists() for p in fresh) and not any(p.exists() for p in old)
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png"])
@@ -134,8 +209,6 @@ def test_is_complete_image(tmp_path: Path, suffix: str) -> None:
 
 def test_read_only_folder_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Same as above but also runs as root: creating the temp file is refused."""
-    import photoenhance.io.atomic as atomic_mod
-
     def deny(*a: object, **k: object) -> None:
         raise PermissionError(errno.EROFS, "Read-only file system")
 

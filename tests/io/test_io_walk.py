@@ -100,3 +100,32 @@ def test_unicode_and_spaces(tmp_path: Path) -> None:
     p = touch(tmp_path / "Ürlaub 2024" / "straße café.JPEG")
     res = walk_inputs([tmp_path / "Ürlaub 2024"], output_dir=None)
     assert [f.path for f in res.files] == [p]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="FIFOs and symlinks")
+def test_special_files_are_reported_as_skipped(tmp_path: Path) -> None:
+    """Issue 11, item 12: special entries inside folders were skipped without a word."""
+    root = tmp_path / "in"
+    touch(root / "good.jpg")
+    os.mkfifo(root / "fifo.jpg")
+    os.mkfifo(root / "pipe.txt")  # not named like a photo: ignored like any other non-photo
+    (root / "dangling.jpg").symlink_to(root / "gone.jpg")
+    (root / "album").symlink_to(tmp_path / "unmounted")  # may have been a folder of photos
+    (root / "loop1.png").symlink_to(root / "loop2.png")
+    (root / "loop2.png").symlink_to(root / "loop1.png")
+    (root / "to-fifo.webp").symlink_to(root / "fifo.jpg")
+    res = walk_inputs([root], output_dir=None)
+    assert rels(res.files) == ["good.jpg"]
+    assert res.problems == ()
+    reasons = {p.name: r for p, r in res.skipped}
+    assert set(reasons) == {"fifo.jpg", "dangling.jpg", "album", "loop1.png", "loop2.png", "to-fifo.webp"}
+    assert reasons["fifo.jpg"] == "is a named pipe (FIFO), not a photo; skipped"
+    assert reasons["to-fifo.webp"] == "links to a named pipe (FIFO), not a photo; skipped"
+    assert reasons["dangling.jpg"].startswith("broken symlink")
+    assert reasons["album"].startswith("broken symlink")
+    assert reasons["loop1.png"] == "symlink loop; skipped"
+    if Path("/dev/null").exists():
+        null = root / "null.jpg"
+        null.symlink_to("/dev/null")
+        reasons = {p.name: r for p, r in walk_inputs([root], output_dir=None).skipped}
+        assert reasons["null.jpg"] == "links to a character device, not a photo; skipped"

@@ -18,6 +18,8 @@ Output naming (:func:`assign_outputs`)
 Skipping
     Without ``overwrite``, an output that exists *and* decodes completely
     (:func:`photoenhance.io.is_complete_image`) is skipped; a partial one is redone.
+    Special files found in folders (FIFOs, devices, broken or looping symlinks) are
+    skipped too, with the reason (:attr:`FileResult.reason`); they are never opened.
     Outputs are written atomically, and temporaries of a killed run are removed from the
     output (and compare) folder at start.
 
@@ -30,6 +32,13 @@ Pipeline
     last encodes; enhancing is the slow stage, so a third buys no speed) or one 24 MP+
     photo are alive at once. Measured on 12 MP JPEGs: with three alive the process peaked
     at 1.06 GB.
+
+Never over an input
+    An output or compare image that would replace an input (or another output) of the
+    batch, or a name longer than :data:`NAME_MAX` bytes, is an error for that photo.  The
+    report (``RunConfig.report``) is checked while planning, before any work: it may not
+    be an input, output or compare image of the batch, a folder, or an existing file that
+    is not a photoenhance report (:class:`OutputConflictError`).
 
 Errors
     Every failure (unreadable input, output folder that cannot be created, write error,
@@ -104,6 +113,10 @@ _ORIENT_TRANSPOSE = {
 
 #: photos up to this size take one in-flight slot; bigger ones take one per this many MP
 SLOT_MEGAPIXELS = 8.0
+NAME_MAX = 255
+"""Longest file name (bytes) written: the limit of ext4, APFS, NTFS and most others."""
+#: how a report written by :func:`write_report` begins (the file it may replace)
+_REPORT_START = b'{\n  "photoenhance": '
 
 
 class Status(StrEnum):
@@ -113,6 +126,11 @@ class Status(StrEnum):
     SKIPPED = "skipped"
     ERROR = "error"
     PLANNED = "planned"
+
+
+class OutputConflictError(ValueError):
+    """A file the run would write (the report) would replace an input or another file the
+    user owns, or cannot be written there; found while planning, before any work."""
 
 
 class NoInputsError(ValueError):
@@ -142,6 +160,8 @@ class RunConfig:
         compare_size: long side in pixels of each half of a compare image.
         max_megapixels: decompression-bomb limit per input.
         cache_dir: optimised-graph cache for onnxruntime; None: no cache.
+        report: where the caller writes the JSON report (:func:`write_report`), checked
+            while planning (see the module docstring); None: no report.
         max_in_flight: in-flight slots (>= 1): a decoded photo holds one per started
             :data:`SLOT_MEGAPIXELS`, at most all of them.
         software: EXIF ``Software`` of the outputs.
@@ -161,6 +181,7 @@ class RunConfig:
     compare_size: int = 800
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
     cache_dir: Path | None = None
+    report: Path | None = None
     max_in_flight: int = 4
     software: str = f"photoenhance {__version__}"
 
@@ -204,6 +225,8 @@ class PlannedFile:
         output: output path, or None when ``error`` is set.
         compare: before/after image path, or None.
         error: a reason this input cannot be processed (found while planning), or None.
+        skip: a reason this entry is skipped (a special file found in a folder), or None.
+        warnings: notes found while planning (a compare image that cannot be written).
     """
 
     index: int
@@ -211,6 +234,8 @@ class PlannedFile:
     output: Path | None
     compare: Path | None = None
     error: str | None = None
+    skip: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,6 +251,7 @@ class FileResult:
         megapixels: size of the photo, when known.
         warnings: notes from decoding/encoding (colour, metadata, frames...).
         compare: the before/after image written, if any.
+        reason: why it was skipped, when that is not an existing output (a FIFO...).
     """
 
     input: Path
@@ -236,6 +262,7 @@ class FileResult:
     megapixels: float | None = None
     warnings: tuple[str, ...] = ()
     compare: Path | None = None
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (paths as strings)."""
@@ -248,6 +275,7 @@ class FileResult:
             "megapixels": None if self.megapixels is None else round(self.megapixels, 6),
             "warnings": list(self.warnings),
             "compare": None if self.compare is None else str(self.compare),
+            "reason": self.reason,
         }
 
 
@@ -272,7 +300,7 @@ class BatchResult:
 
     @property
     def skipped(self) -> int:
-        """Photos whose complete output already existed."""
+        """Photos whose complete output already existed, and skipped special files."""
         return self._count(Status.SKIPPED)
 
     @property
@@ -405,11 +433,63 @@ class BatchPlan:
     files: tuple[PlannedFile, ...]
 
 
+def _name_problem(rel: Path) -> str | None:
+    """Why output path ``rel`` cannot be created (a name over :data:`NAME_MAX`), or None."""
+    for part in rel.parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            return f"its name would be {size} bytes long (file systems allow {NAME_MAX})"
+    return None
+
+
+def _is_report(path: Path) -> bool:
+    """True if ``path`` is empty or begins like a report written by :func:`write_report`."""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(len(_REPORT_START))
+    except OSError:
+        return False
+    return start in (b"", _REPORT_START)
+
+
+def check_report_path(
+    report: Path, inputs: set[Path], targets: Sequence[tuple[Path | None, set[str], str]]
+) -> None:
+    """Refuse a report path that would replace an input, a file the batch writes
+    (``targets``: ``(folder, collision keys of the paths under it, what they are)``), a
+    folder, or an existing file that is not a photoenhance report.
+
+    Raises:
+        OutputConflictError: one line naming ``report`` and why.
+    """
+    shown = str(report)
+    if len(os.fsencode(report.name)) > NAME_MAX:
+        raise OutputConflictError(f"--report {shown}: the name is longer than {NAME_MAX} bytes")
+    real = _resolve(report)
+    if os.path.lexists(report) and real in inputs:
+        raise OutputConflictError(f"--report {shown} is an input photo; refusing to overwrite it")
+    for folder, keys, what in targets:
+        real_folder = _resolve(folder) if folder is not None else None
+        if real is None or real_folder is None or not _is_within(real, real_folder):
+            continue
+        if _key(real.relative_to(real_folder)) in keys:
+            raise OutputConflictError(
+                f"--report {shown} is {what} of this run; choose another name"
+            )
+    if report.is_dir():
+        raise OutputConflictError(f"--report {shown} is a folder; give a file name")
+    if os.path.lexists(report) and not _is_report(report):
+        raise OutputConflictError(
+            f"--report {shown} exists and is not a photoenhance report; refusing to overwrite it"
+        )
+
+
 def plan_batch(inputs: Sequence[Path], config: RunConfig) -> BatchPlan:
     """Find the photos in ``inputs`` and decide their output (and compare) paths.
 
     Raises:
         NoInputsError: nothing to process was found (``problems`` lists the reasons).
+        OutputConflictError: ``config.report`` may not be written (see the module docstring).
     """
     walk = walk_inputs(
         [Path(p) for p in inputs], output_dir=config.output_dir, recursive=config.recursive
@@ -420,25 +500,53 @@ def plan_batch(inputs: Sequence[Path], config: RunConfig) -> BatchPlan:
         files = [f for f in files if not _is_within(_resolve(f.path) or f.path, compare_real)]
     if not files:
         where = ", ".join(str(p) for p in inputs) or "(none given)"
-        raise NoInputsError(f"no photos found in {where}", walk.problems)
+        raise NoInputsError(f"no photos found in {where}", walk.problems + walk.skipped)
     outputs = assign_outputs([f.relative for f in files], config.format)
     real_inputs = {r for r in (_resolve(f.path) for f in files) if r is not None}
+    compares = [
+        rel.with_name(rel.name + COMPARE_SUFFIX) if config.compare_dir else None for rel in outputs
+    ]
+    # the files this run writes, by collision key of their path under their folder
+    output_keys = {_key(rel) for rel in outputs}
+    compare_keys: set[str] = set()
+    same_folder = config.compare_dir is not None and _resolve(config.compare_dir) == _resolve(
+        config.output_dir
+    )
     planned: list[PlannedFile] = []
-    for f, rel in zip(files, outputs, strict=True):
+    for f, rel, cmp_rel in zip(files, outputs, compares, strict=True):
         dst = config.output_dir / rel
-        cmp = (
-            config.compare_dir / rel.with_name(rel.name + COMPARE_SUFFIX)
-            if config.compare_dir
-            else None
-        )
-        error = None
+        error = _name_problem(rel)
+        if error is not None:
+            error = f"output not written: {error}; rename the photo"
+        warnings: list[str] = []
+        cmp = None
+        if cmp_rel is not None and config.compare_dir is not None:
+            cmp = config.compare_dir / cmp_rel
+            why = _name_problem(cmp_rel)
+            if why is None and same_folder and _key(cmp_rel) in output_keys:
+                why = "its name is an output of this run"
+            if why is not None:
+                warnings.append(f"compare image not written: {why}")
+                cmp = None
+            else:
+                compare_keys.add(_key(cmp_rel))
         for target in (dst, cmp):
             if target is not None and os.path.lexists(target) and _resolve(target) in real_inputs:
                 error = f"output {target} is an input file; refusing to overwrite an input"
         planned.append(
-            PlannedFile(0, f.path, None if error else dst, None if error else cmp, error)
-        )
+            PlannedFile(
+                0, f.path, None if error else dst, None if error else cmp, error,
+                warnings=tuple(warnings),
+            )
+        )  # fmt: skip
     planned.extend(PlannedFile(0, p, None, None, reason) for p, reason in walk.problems)
+    planned.extend(PlannedFile(0, p, None, None, skip=reason) for p, reason in walk.skipped)
+    if config.report is not None:
+        targets = [
+            (config.output_dir, output_keys, "an output"),
+            (config.compare_dir, compare_keys, "a compare image"),
+        ]
+        check_report_path(config.report, real_inputs, targets)
     return BatchPlan(tuple(replace(p, index=i) for i, p in enumerate(planned)))
 
 
@@ -583,6 +691,8 @@ class _Pipeline:
     # -- stage 1: skip check + decode (reader thread)
     def load(self, item: PlannedFile) -> _Loaded | FileResult:
         t0 = time.perf_counter()
+        if item.skip is not None:
+            return FileResult(item.input, None, Status.SKIPPED, reason=item.skip)
         if item.error is not None or item.output is None:
             return self.error(item, item.error or "no output path")
         dst = item.output
@@ -599,9 +709,12 @@ class _Pipeline:
             reason = f"cannot create output folder {dst.parent}: {_describe(exc)}"
             return self.error(item, reason, time.perf_counter() - t0)
         image = read_image(item.input, max_megapixels=self.config.max_megapixels)
-        return _Loaded(item, image, time.perf_counter() - t0, warnings=list(image.warnings))
+        warnings = [*item.warnings, *image.warnings]
+        return _Loaded(item, image, time.perf_counter() - t0, warnings=warnings)
 
     def _weight(self, item: PlannedFile) -> int:
+        if item.skip is not None or item.error is not None:
+            return 1  # never opened (a FIFO would block)
         try:
             w, h = probe_image(item.input, max_megapixels=self.config.max_megapixels)
         except Exception:  # the decode reports the problem
@@ -760,7 +873,9 @@ def run_batch(
         info = enhancer.info if enhancer is not None else _model_info_for_dry_run(config)
         results: list[FileResult] = []
         for item in plan.files:
-            if item.error is not None or item.output is None:
+            if item.skip is not None:
+                results.append(FileResult(item.input, None, Status.SKIPPED, reason=item.skip))
+            elif item.error is not None or item.output is None:
                 results.append(FileResult(item.input, item.output, Status.ERROR, item.error))
             elif (
                 not config.overwrite
@@ -795,12 +910,17 @@ def run_batch(
 
 
 def write_report(result: BatchResult, path: Path) -> None:
-    """Write ``result.to_dict()`` as JSON to ``path`` atomically (creating its folder).
+    """Write ``result.to_dict()`` as JSON to ``path`` atomically (temporary file, fsync,
+    rename; creating its folder).  Only an earlier report (or an empty file) is replaced:
+    :func:`plan_batch` refuses other paths before any work (``RunConfig.report``), and
+    this checks again.
 
     Raises:
         ImageWriteError: the report cannot be written (one-line message).
     """
     data = json.dumps(result.to_dict(), indent=2).encode("utf-8") + b"\n"
+    if os.path.lexists(path) and not path.is_dir() and not _is_report(path):
+        raise ImageWriteError(path, "exists and is not a photoenhance report; not overwritten")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -22,12 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
 from photoenhance.infer.context import band_on_grid, scan_image
-from photoenhance.infer.layout import copy_unpacked, pack, unpack
+from photoenhance.infer.layout import PACKED_CHANNELS, copy_unpacked, pack, unpack
 
 DEFAULT_MODEL_NAME = "photoenhance-small-int8.onnx"
 DEFAULT_TILE = 2048
@@ -83,6 +84,7 @@ def bundled_model_path() -> Path:
 
 def read_model_info(path: Path) -> ModelInfo:
     """Read the photoenhance metadata of an ONNX model without building a session."""
+    _check_model_path(path)
     try:
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -97,7 +99,58 @@ def _one_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
+def _check_model_path(path: Path) -> None:
+    """A clear :class:`ModelLoadError` for a missing model, a folder or a special file."""
+    if path.is_dir():
+        raise ModelLoadError(f"{path}: is a directory, not an ONNX model file")
+    if not path.exists():
+        raise ModelLoadError(f"{path}: model file not found")
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: is not a regular file")
+
+
+def _shape_problem(arg: ort.NodeArg, expected: tuple[int | None, ...]) -> str | None:
+    """Why ``arg``'s declared type/shape cannot be ``expected`` (None: any size), or None."""
+    if arg.type != "tensor(float)":
+        return f"{arg.name!r} is {arg.type}, expected tensor(float)"
+    shape = arg.shape
+    fixed = [d if isinstance(d, int) else None for d in shape]
+    if len(shape) != len(expected) or any(
+        e is not None and f is not None and e != f for f, e in zip(fixed, expected, strict=True)
+    ):
+        want = ", ".join("?" if e is None else str(e) for e in expected)
+        return f"{arg.name!r} has shape {list(shape)}, expected ({want})"
+    return None
+
+
+def _meta_int(meta: dict[str, str], key: str, default: str, *, minimum: int) -> int:
+    raw = meta.get(key, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {raw!r}")
+    return value
+
+
+def _meta_json(meta: dict[str, str], key: str) -> dict[str, Any]:
+    try:
+        value = json.loads(meta.get(key, "{}"))
+    except ValueError as exc:
+        raise ValueError(f"{key} is not valid JSON ({_one_line(exc)})") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
 def _info_from_session(path: Path, sess: ort.InferenceSession) -> ModelInfo:
+    """The model's :class:`ModelInfo`, after checking its metadata and declared I/O.
+
+    Raises:
+        ModelLoadError: one line naming ``path``: not a photoenhance model, another
+            format, unusable metadata, or inputs/outputs of the wrong name, type or shape.
+    """
     meta = sess.get_modelmeta().custom_metadata_map
     if "photoenhance.format" not in meta:
         raise ModelLoadError(f"{path}: not a photoenhance model (no photoenhance metadata)")
@@ -110,19 +163,42 @@ def _info_from_session(path: Path, sess: ort.InferenceSession) -> ModelInfo:
     names = [i.name for i in sess.get_inputs()]
     if names != ["image", "thumb"]:
         raise ModelLoadError(f"{path}: unexpected inputs {names}, expected ['image', 'thumb']")
-    ctx = json.loads(meta.get("photoenhance.context", "{}"))
-    config = json.loads(meta.get("photoenhance.config", "{}"))
-    return ModelInfo(
-        path=path,
-        model_size=meta.get("photoenhance.model_size", config.get("name", "?")),
-        precision=meta.get("photoenhance.precision", "?"),
-        version=meta.get("photoenhance.version", "?"),
-        macs_per_mp=float(meta.get("photoenhance.macs_per_mp", "nan")),
-        multiple=int(meta.get("photoenhance.multiple", "8")),
-        context_size=int(ctx.get("size", 64)),
-        halo=int(meta.get("photoenhance.halo", str(MIN_HALO))),
-        params=int(meta.get("photoenhance.params", "0")),
-    )
+    try:
+        ctx = _meta_json(meta, "photoenhance.context")
+        config = _meta_json(meta, "photoenhance.config")
+        multiple = _meta_int(meta, "photoenhance.multiple", "8", minimum=2)
+        if multiple % 2:
+            raise ValueError(f"photoenhance.multiple must be even, got {multiple}")
+        context_size = int(ctx.get("size", 64))
+        if context_size < 1:
+            raise ValueError(f"photoenhance.context size must be positive, got {context_size}")
+        info = ModelInfo(
+            path=path,
+            model_size=str(meta.get("photoenhance.model_size", config.get("name", "?"))),
+            precision=meta.get("photoenhance.precision", "?"),
+            version=meta.get("photoenhance.version", "?"),
+            macs_per_mp=float(meta.get("photoenhance.macs_per_mp", "nan")),
+            multiple=multiple,
+            context_size=context_size,
+            halo=_meta_int(meta, "photoenhance.halo", str(MIN_HALO), minimum=0),
+            params=_meta_int(meta, "photoenhance.params", "0", minimum=0),
+        )
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"{path}: bad photoenhance metadata: {_one_line(exc)}") from exc
+    image, thumb = sess.get_inputs()
+    outputs = sess.get_outputs()
+    problems = [
+        _shape_problem(image, (None, None, None, PACKED_CHANNELS)),
+        _shape_problem(thumb, (None, 3, info.context_size, info.context_size)),
+        _shape_problem(outputs[0], (None, None, None, PACKED_CHANNELS)) if outputs else "no output",
+    ]
+    problem = next((p for p in problems if p is not None), None)
+    if problem is not None:
+        raise ModelLoadError(
+            f"{path}: not a photoenhance image model: {problem} "
+            f"(inputs: image (N, H/2, W/2, {PACKED_CHANNELS}), thumb (N, 3, S, S))"
+        )
+    return info
 
 
 def _machine_key() -> str:
@@ -289,14 +365,33 @@ class Enhancer:
 
     def __post_init__(self) -> None:
         path = Path(self.config.model) if self.config.model else bundled_model_path()
-        if not path.is_file():
-            raise ModelLoadError(f"{path}: model file not found")
+        _check_model_path(path)
         try:
             self.session, self.used_cache = create_session(path, self.config)
         except Exception as exc:
             raise ModelLoadError(f"{path}: cannot load model ({_one_line(exc)})") from exc
         self.info = _info_from_session(path, self.session)
         self.halo = self.config.halo if self.config.halo is not None else self.info.halo
+        self._smoke_test(path)
+
+    def _smoke_test(self, path: Path) -> None:
+        """Run one small tile at load time, so a model that cannot enhance fails here
+        (one :class:`ModelLoadError`), not on every photo of a batch."""
+        side = 2 * self.info.multiple
+        tile = np.zeros((1, side // 2, side // 2, PACKED_CHANNELS), np.float32)
+        size = self.info.context_size
+        thumb = np.zeros((1, 3, size, size), np.float32)
+        try:
+            y = self.run_tile(tile, thumb)
+        except Exception as exc:  # onnxruntime raises several exception types
+            raise ModelLoadError(
+                f"{path}: the model fails on a test tile ({_one_line(exc)})"
+            ) from exc
+        if not isinstance(y, np.ndarray) or y.shape != tile.shape or y.dtype != np.float32:
+            got = getattr(y, "shape", type(y).__name__)
+            raise ModelLoadError(
+                f"{path}: the model returns {got} for a {tile.shape} tile; expected the same shape"
+            )
 
     @property
     def provider(self) -> str:

@@ -3,17 +3,31 @@
 A photo is written to a temporary file in the destination folder, flushed and
 fsync'ed, then moved over the destination with :func:`os.replace`.  Readers
 therefore see either the old file, no file, or the complete new file - never a
-partial one.  Temporaries are named ``.<name>.photoenhance-tmp-<random>`` so that
-:func:`clean_stale_temps` can find the ones a killed run left behind (they are
-hidden files, so :func:`photoenhance.io.walk_inputs` never picks them up).
+partial one.
+
+Temporaries are named ``.photoenhance-tmp-<host>-<pid>-<start>-<random>``: short
+(about 50 bytes whatever the destination's name, so a 255-byte name can be written)
+and hidden (:func:`photoenhance.io.walk_inputs` never picks them up).  ``<host>``
+identifies this machine, boot and PID namespace, ``<pid>`` and ``<start>`` the
+writing process (its start time, so a reused PID is told apart).
+:func:`clean_stale_temps` removes only temporaries that are provably stale: their
+process is gone (or its PID now belongs to another process) on this machine, or -
+for temporaries of another machine, boot or older version, whose owner cannot be
+checked - they were last modified more than :data:`STALE_AFTER_SECONDS` ago.  So a
+second run never deletes the temporary of a run that is still writing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import hashlib
 import os
+import re
 import secrets
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -21,16 +35,85 @@ from typing import BinaryIO
 from photoenhance.io.errors import ImageWriteError
 
 TEMP_MARKER = ".photoenhance-tmp-"
+#: temporaries whose owner cannot be checked (another machine, boot or PID namespace,
+#: or the name of an older version: ``.<name>.photoenhance-tmp-<hex>``) are removed
+#: only when they were last modified longer ago than this
+STALE_AFTER_SECONDS = 24 * 3600
+_TEMP_RE = re.compile(
+    re.escape(TEMP_MARKER) + r"(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-(?P<start>[0-9]+)-[0-9a-f]+"
+)
 
 
-def temp_name_for(dst: Path) -> Path:
-    """Return a fresh temporary path next to ``dst`` (``.<name>.photoenhance-tmp-<hex>``)."""
-    return dst.with_name(f".{dst.name}{TEMP_MARKER}{secrets.token_hex(6)}")
+@functools.cache
+def _host_token() -> str:
+    """8 hex digits naming this machine, boot and PID namespace (where PIDs mean something)."""
+    parts = [socket.gethostname()]
+    for read in (
+        lambda: Path("/proc/sys/kernel/random/boot_id").read_text().strip(),
+        lambda: os.readlink("/proc/self/ns/pid"),
+    ):
+        with contextlib.suppress(OSError):
+            parts.append(read())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
+
+
+def _start_time(pid: int) -> str | None:
+    """Start time of process ``pid`` (clock ticks after boot, from /proc), or None."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_bytes()
+        return data[data.rindex(b")") + 2 :].split()[19].decode()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def temp_name_for(dst: Path, pid: int | None = None) -> Path:
+    """A fresh temporary path next to ``dst`` owned by process ``pid`` (default: this one):
+    ``.photoenhance-tmp-<host>-<pid>-<start>-<random>`` (start 0: unknown)."""
+    pid = os.getpid() if pid is None else pid
+    start = _start_time(pid) or "0"
+    return dst.with_name(f"{TEMP_MARKER}{_host_token()}-{pid}-{start}-{secrets.token_hex(4)}")
 
 
 def is_temp_name(name: str) -> bool:
-    """True if ``name`` looks like a temporary created by :func:`atomic_write`."""
+    """True if ``name`` looks like a temporary created by :func:`atomic_write` (any version)."""
     return name.startswith(".") and TEMP_MARKER in name
+
+
+def _owner_state(name: str) -> bool | None:
+    """Is the process that owns temporary ``name`` alive?  True: alive (and it is the same
+    process, where the start time can be checked); False: provably gone; None: cannot
+    be told (another machine/boot/namespace, an old-style name, a reused PID without a
+    known start time)."""
+    m = _TEMP_RE.fullmatch(name)
+    if m is None or m["host"] != _host_token():
+        return None
+    pid, start = int(m["pid"]), m["start"]
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    except OSError:
+        return None
+    now = _start_time(pid)
+    if now is None or start == "0":
+        return None  # alive, but it may be a reused PID
+    return now == start
+
+
+def is_stale_temp(path: Path, *, max_age: float = STALE_AFTER_SECONDS) -> bool:
+    """True if temporary ``path`` can be removed: its owner is provably gone, or it cannot
+    be checked and ``path`` was last modified more than ``max_age`` seconds ago."""
+    owner = _owner_state(path.name)
+    if owner is not None:
+        return not owner
+    try:
+        return time.time() - path.lstat().st_mtime > max_age
+    except OSError:
+        return False
 
 
 def _reason(exc: BaseException) -> str:
@@ -99,8 +182,9 @@ def atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> None:
     _fsync_dir(folder)
 
 
-def clean_stale_temps(folder: Path) -> int:
-    """Remove temporaries (``.*.photoenhance-tmp-*``) left under ``folder`` by killed runs.
+def clean_stale_temps(folder: Path, *, max_age: float = STALE_AFTER_SECONDS) -> int:
+    """Remove temporaries left under ``folder`` by killed runs (see :func:`is_stale_temp`;
+    the temporaries of running processes are kept).
 
     Walks ``folder`` recursively without following symlinks; returns how many files
     were removed.  Files that cannot be removed are skipped silently.
@@ -112,6 +196,8 @@ def clean_stale_temps(folder: Path) -> int:
                 continue
             path = Path(dirpath, name)
             if path.is_symlink() or not path.is_file():
+                continue
+            if not is_stale_temp(path, max_age=max_age):
                 continue
             try:
                 path.unlink()

@@ -1,13 +1,16 @@
 """Exceptions raised by :mod:`photoenhance.io`.
 
-Both exceptions render as a single line ``"<path>: <reason>"`` so that the CLI can
-print them verbatim next to the file they concern.
+Both exceptions render as a single line ``"<path>: <reason>"`` (control characters of
+the path escaped, see :func:`photoenhance.display.printable`) so that the CLI can print
+them verbatim next to the file they concern.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from photoenhance.display import printable
 
 
 def _one_line(text: str) -> str:
@@ -21,7 +24,7 @@ class ImageReadError(ValueError):
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = Path(path)
         self.reason = _one_line(reason)
-        super().__init__(f"{_one_line(str(self.path))}: {self.reason}")
+        super().__init__(f"{printable(self.path)}: {self.reason}")
 
 
 class ImageWriteError(OSError):
@@ -30,7 +33,7 @@ class ImageWriteError(OSError):
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = Path(path)
         self.reason = _one_line(reason)
-        super().__init__(f"{_one_line(str(self.path))}: {self.reason}")
+        super().__init__(f"{printable(self.path)}: {self.reason}")
 
     def __str__(self) -> str:
-        return f"{_one_line(str(self.path))}: {self.reason}"
+        return f"{printable(self.path)}: {self.reason}"

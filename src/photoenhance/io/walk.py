@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +32,13 @@ class InputFile:
 
 @dataclass(frozen=True)
 class WalkResult:
-    """Photos found (deterministic order) and ``(path, reason)`` problems to report."""
+    """Photos found (deterministic order), ``(path, reason)`` problems to report, and
+    ``(path, reason)`` entries found inside folders that were skipped: special files
+    (FIFOs, devices, sockets) named like photos and symlinks that cannot be followed."""
 
     files: tuple[InputFile, ...]
     problems: tuple[tuple[Path, str], ...]
+    skipped: tuple[tuple[Path, str], ...] = ()
 
 
 def is_ignored_name(name: str) -> bool:
@@ -49,6 +54,35 @@ def _resolve(path: Path) -> Path | None:
         return None
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _special_reason(path: Path) -> str | None:
+    """Why ``path`` (neither a folder nor a regular file) is skipped, or None to ignore it
+    silently: an unfollowable symlink (it may stand for photos or a folder of them) or a
+    special file with a photo's name."""
+    link = False
+    try:
+        link = stat.S_ISLNK(path.lstat().st_mode)
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop; skipped"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR) and link:
+            return "broken symlink (its target does not exist); skipped"
+        return f"cannot be read ({exc.strerror or exc}); skipped"
+    if not is_supported_suffix(path.name):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    what = f"links to {kind}" if link else f"is {kind}"
+    return f"{what}, not a photo; skipped"
+
+
 def _is_within(path: Path, folder: Path | None) -> bool:
     """True if resolved ``path`` is ``folder`` or below it."""
     return folder is not None and (path == folder or folder in path.parents)
@@ -62,6 +96,7 @@ class _Walker:
         self.recursive = recursive
         self.files: list[InputFile] = []
         self.problems: list[tuple[Path, str]] = []
+        self.skipped: list[tuple[Path, str]] = []
         self.seen_dirs: set[Path] = set()
         self.seen_files: set[Path] = set()
 
@@ -117,14 +152,17 @@ class _Walker:
             is_dir = path.is_dir()
             is_file = path.is_file()
         except OSError:
-            return
+            is_dir = is_file = False
         if is_dir:
             if is_supported_suffix(path.name):
                 self.problems.append((path, "is a directory, not a photo"))
             if self.recursive:
                 self.walk_dir(path, root, relative)
-        elif is_file and is_supported_suffix(path.name):
-            self.add_file(path, root, relative)
+        elif is_file:
+            if is_supported_suffix(path.name):
+                self.add_file(path, root, relative)
+        elif (reason := _special_reason(path)) is not None:
+            self.skipped.append((path, reason))
 
 
 def walk_inputs(
@@ -135,6 +173,9 @@ def walk_inputs(
     - Folders are walked (sub-folders only when ``recursive``) in sorted name order;
       hidden entries (dot-names, ``._*``) and ``.DS_Store``/``Thumbs.db``/``desktop.ini``
       are ignored; files with unsupported suffixes inside folders are skipped silently.
+    - Inside folders, special files (FIFOs, devices, sockets) named like photos and
+      symlinks that cannot be followed (broken, loops) are never opened: they are
+      returned in ``skipped`` with the reason.
     - Symlinks are followed, but each real folder/file is visited once (no loops).
     - ``output_dir`` and everything below it is never walked.
     - Problems (missing paths, explicit files with unsupported suffixes, folders named
@@ -145,4 +186,8 @@ def walk_inputs(
     walker = _Walker(output_dir, recursive)
     for raw in inputs:
         walker.explicit(Path(raw))
-    return WalkResult(files=tuple(walker.files), problems=tuple(walker.problems))
+    return WalkResult(
+        files=tuple(walker.files),
+        problems=tuple(walker.problems),
+        skipped=tuple(walker.skipped),
+    )
