@@ -642,8 +642,9 @@ def eval_command(
         for problem in result.problems:
             _warning_line(err, "data", problem)
         for note in result.notes:
-            err.print(f"note: {note}")
-        table = Table(title=f"{pairs} — {len(result.pair_names)} pairs; PTQ calibration: {result.calibration}")
+            err.print(Text(f"note: {note}"))
+        table = Table(title=escape(f"{printable(str(pairs))} — {len(result.pair_names)} pairs; "
+                                   f"PTQ calibration: {result.calibration}"))
         # do-no-harm: PSNR of the model's output on the DSLR targets vs those targets
         for col in ("model", "PSNR", "SSIM", "no-harm", "clip %", "luma", "sat %", "noise", "s"):
             table.add_column(col, justify="left" if col == "model" else "right",
@@ -673,14 +674,14 @@ def eval_command(
             _fail(str(exc))
         for path, reason in pres.errors:
             _error_line(err, path, reason)
-        table = Table(title=f"what {Path(pres.model).name} does to {len(pres.rows)} photos")
+        table = Table(title=escape(f"what {printable(Path(pres.model).name)} does to {len(pres.rows)} photos"))
         for col in ("photo", "MP", "clip %", "crushed %", "luma", "sat %", "noise"):
             table.add_column(col, justify="left" if col == "photo" else "right")
         table.caption = ("new clipping and crushed shadows in % of pixels, luma shift in 8-bit "
                          "units, saturation change in %, noise gain in flat regions (1 = unchanged)")
         for row in pres.rows:
             m = row.measures
-            table.add_row(escape(str(row.path)), f"{row.megapixels:.1f}", f"{100 * m.new_clipping:.2f}",
+            table.add_row(escape(printable(str(row.path))), f"{row.megapixels:.1f}", f"{100 * m.new_clipping:.2f}",
                           f"{100 * m.crushed_shadows:.2f}", f"{m.luma_shift:+.1f}",
                           f"{100 * m.saturation_change:+.1f}", _ratio(m.noise_gain))
         if pres.summary is not None:
