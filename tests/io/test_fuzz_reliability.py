@@ -175,3 +175,34 @@ def test_fuzz_read_write_only_clean_errors(tmp_path: Path) -> None:
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
     assert grown_mb < 300, f"peak memory grew by {grown_mb:.0f} MB"
     assert outcomes["read"] > CASES // 4 and outcomes["error"] > CASES // 10, outcomes
+
+
+def test_fuzz_cli_run_exit_codes_no_traceback_bounded_memory(tmp_path: Path) -> None:
+    """The same mutated files through `photoenhance run` in a subprocess: exit code 0 or 1,
+    no traceback, one line per failed file, bounded peak RSS, inputs untouched."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, (fmt, data) in enumerate(_cases()[:120]):
+        (src / f"case{i:03d}{_SUFFIX[fmt]}").write_bytes(data)
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
+    code = (
+        "import resource, sys\n"
+        "from photoenhance.cli import main\n"
+        "try:\n    main()\n"
+        "finally:\n"
+        "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PHOTOENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    res = subprocess.run([sys.executable, "-c", code, "run", str(src), "-o", str(tmp_path / "out"), "-q"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode in (0, 1), res.stderr[-2000:]
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout, res.stderr[-2000:]
+    peak_mb = int(res.stderr.rsplit("PEAK_KB", 1)[1].split()[0]) / 1024
+    assert peak_mb < 1500, f"peak RSS {peak_mb:.0f} MB"
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+    assert all("case" in ln for ln in errors)
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == before
