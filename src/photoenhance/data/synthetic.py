@@ -222,26 +222,18 @@ class SyntheticPairSource:
         Raises:
             ValueError: every photo turned out unusable (see :attr:`problems`).
         """
-        while self._usable:
-            path = self._usable[int(self._rng.integers(0, len(self._usable)))]
-            try:
-                photo = self.load(path)
-            except ImageReadError as exc:
-                self._drop(path, str(exc))
-                continue
-            if min(photo.shape[:2]) < self._patch_size:
-                h, w = photo.shape[:2]
-                self._drop(path, f"{path}: {w}x{h} is smaller than the {self._patch_size}px patch")
-                continue
-            return sample_patch_pair(
-                photo, self._patch_size, self._rng, self._cfg, self._scale_range
-            )
-        raise ValueError("no usable photo: " + "; ".join(self._problems[-3:]))
+        return sample_patch_pair(self._pick_photo(), self._patch_size, self._rng, self._cfg,
+                                 self._scale_range)
 
     def clean_patch(self) -> NDArray[np.float32]:
         """One clean ``(p, p, 3)`` patch (a window of a uniformly chosen photo, resized as in
         :meth:`sample`, no degradation): an *identity* training example — a good photo
         the enhancer should leave alone."""
+        return clean_window(self._pick_photo(), self._patch_size, self._rng, self._scale_range)
+
+    def _pick_photo(self) -> NDArray[np.uint8]:
+        """A uniformly chosen usable photo; unreadable or too small ones are dropped (and
+        reported in :attr:`problems`) on the way."""
         while self._usable:
             path = self._usable[int(self._rng.integers(0, len(self._usable)))]
             try:
@@ -253,7 +245,7 @@ class SyntheticPairSource:
                 h, w = photo.shape[:2]
                 self._drop(path, f"{path}: {w}x{h} is smaller than the {self._patch_size}px patch")
                 continue
-            return clean_window(photo, self._patch_size, self._rng, self._scale_range)
+            return photo
         raise ValueError("no usable photo: " + "; ".join(self._problems[-3:]))
 
     def batch(self, n: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
