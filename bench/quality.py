@@ -157,7 +157,7 @@ def main() -> None:
         "saturation change (mean max−min channel, %), noise gain (high-pass RMS in flat regions, "
         "after / before).",
         "",
-        f"Good photos never trained on ({len(good)}: the held-out 20 % of `photos/` — "
+        f"Good photos never trained on by the new model ({len(good)}: the held-out 20 % of `photos/` (model 0.1 saw them as clean targets of its synthetic pre-training) — "
         f"{', '.join(n for n, _ in good[:-2])} — and the two full-size iPhone 3GS photos), full "
         "resolution, target-free measures (max: the worst photo; > 2 %: photos with more than 2 % "
         "of their pixels newly clipped):",

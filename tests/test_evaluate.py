@@ -132,3 +132,13 @@ def test_eval_needs_pairs_or_photos() -> None:
 
     out = CliRunner().invoke(app, ["eval"])
     assert out.exit_code == 2 and "--photos" in out.output
+
+
+def test_eval_photos_on_an_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from photoenhance.cli import app
+
+    (tmp_path / "empty").mkdir()
+    out = CliRunner().invoke(app, ["eval", "--photos", str(tmp_path / "empty")])
+    assert out.exit_code == 2 and "no photos found" in out.output

@@ -70,7 +70,7 @@ def test_saturation_change_is_relative_chroma() -> None:
     assert saturation_change(x, less) == pytest.approx(-0.1, abs=1e-6)
     assert saturation_change(x, x) == 0.0
     flat = np.full((4, 4, 3), 0.5, np.float32)
-    assert saturation_change(flat, flat) == 0.0
+    assert math.isnan(saturation_change(flat, flat))  # no colour to keep or lose
 
 
 def test_noise_gain_known_ratios() -> None:
@@ -125,3 +125,15 @@ def test_do_no_harm() -> None:
     assert do_no_harm(x, x) == (100.0, pytest.approx(1.0))
     p, s = do_no_harm(x, np.clip(x + 0.1, 0, 1))
     assert 19.0 < p < 21.0 and s < 1.0
+
+
+def test_grey_and_tiny_photos_give_nan_not_inf_or_errors() -> None:
+    grey = _ramp(8, 40)
+    tinted = grey.copy()
+    tinted[..., 0] += 0.01
+    assert math.isnan(saturation_change(grey, tinted))
+    one_row = np.random.default_rng(0).random((1, 50, 3)).astype(np.float32)
+    m = harm_measures(one_row, one_row)
+    assert math.isnan(m.noise_gain)
+    s = summarise([m, harm_measures(grey, tinted)])
+    assert all(v is None or math.isfinite(v) for v in s.to_dict().values())

@@ -703,7 +703,7 @@ def eval_command(
         if pres.errors:
             code = EXIT_FAILED
     if json_path is not None:
-        json_path.write_text(json.dumps(report, indent=2))
+        json_path.write_text(json.dumps(report, indent=2, allow_nan=False))
     raise typer.Exit(code)
 
 
@@ -712,7 +712,9 @@ def _ratio(x: float) -> str:
 
 
 def _json_float(x: float) -> float | None:
-    return None if x != x else x
+    import math
+
+    return x if math.isfinite(x) else None
 
 
 def main() -> None:

@@ -71,8 +71,8 @@ class EvalRow:
     pairs: int
     seconds: float
     model: str | None
-    dnh_psnr: float = 100.0  # do-no-harm: the model on the DSLR targets, output vs input
-    dnh_ssim: float = 1.0
+    dnh_psnr: float = float("nan")  # do-no-harm: the model on the DSLR targets, output vs input
+    dnh_ssim: float = float("nan")
     harm: HarmSummary | None = None  # target-free measures on the phone inputs
 
 
@@ -252,6 +252,8 @@ def evaluate_photos(
         raise EvalError(str(exc)) from exc
     found = walk_inputs(list(cfg.photos), output_dir=None, recursive=cfg.recursive)
     errors: list[tuple[Path, str]] = [(p, why) for p, why in found.problems]
+    if not found.files and not found.problems:
+        raise EvalError(f"no photos found in {', '.join(str(p) for p in cfg.photos)}")
     rows: list[PhotoEvalRow] = []
     for i, f in enumerate(found.files):
         t0 = time.perf_counter()

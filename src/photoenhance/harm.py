@@ -69,7 +69,7 @@ class HarmSummary:
     noise_gain: float
 
     def to_dict(self) -> dict[str, float | int]:
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v)  # type: ignore[misc]
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)  # type: ignore[misc]
                 for k, v in self.__dict__.items()}
 
 
@@ -117,11 +117,12 @@ def chroma(x: np.ndarray) -> np.ndarray:
 
 
 def saturation_change(before: NDArray[np.floating], after: NDArray[np.floating]) -> float:
-    """``mean chroma(after) / mean chroma(before) − 1``; 0 for a grey ``before`` left grey."""
+    """``mean chroma(after) / mean chroma(before) − 1``; ``nan`` for a (nearly) grey
+    ``before`` (mean chroma below half an 8-bit code), where a ratio means nothing."""
     b, a = _check(before, after)
     cb, ca = float(chroma(b).mean(dtype=np.float64)), float(chroma(a).mean(dtype=np.float64))
-    if cb < 1e-6:
-        return 0.0 if ca < 1e-6 else math.inf
+    if cb < 0.5 / 255:
+        return math.nan
     return ca / cb - 1.0
 
 
@@ -140,6 +141,8 @@ def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
 def flat_mask(before: NDArray[np.floating]) -> np.ndarray:
     """The flat regions of a photo (see the module docstring): boolean ``(H, W)``."""
     y = luma(np.asarray(before, np.float32))
+    if min(y.shape) < 3:
+        return np.zeros(y.shape, bool)
     s = box_mean(y, 2)
     gy, gx = np.gradient(s)
     grad = np.hypot(gx, gy)
@@ -194,9 +197,15 @@ def summarise(measures: Sequence[HarmMeasures]) -> HarmSummary:
         photos_over_clip_limit=int((clip > CLIP_LIMIT).sum()),
         crushed_shadows=float(np.mean([m.crushed_shadows for m in measures])),
         luma_shift=float(np.mean([m.luma_shift for m in measures])),
-        saturation_change=float(np.mean([m.saturation_change for m in measures])),
+        saturation_change=_finite_mean([m.saturation_change for m in measures]),
         noise_gain=float(noise.mean()) if noise.size else math.nan,
     )
+
+
+def _finite_mean(values: Sequence[float]) -> float:
+    v = np.array(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else math.nan
 
 
 def do_no_harm(good: NDArray[np.floating], enhanced: NDArray[np.floating]) -> tuple[float, float]:
