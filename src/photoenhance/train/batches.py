@@ -92,11 +92,7 @@ class BatchSampler:
             self.identity_photos is None or float(self.rng.random()) < 0.5
         )
         if use_target:
-            assert self.real is not None
-            i = int(self.rng.integers(0, len(self.real.names)))
-            b = self.real.targets[i]
-            p = min(self.patch_size, b.shape[0], b.shape[1])
-            return random_crop_pair(b, b, p, self.rng)[1]
+            return self._real_patch()[1]  # the DSLR side of a random real crop
         assert self.identity_photos is not None
         return self.identity_photos.clean_patch()
 

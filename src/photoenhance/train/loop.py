@@ -271,10 +271,13 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
     identity = None
     id_root = cfg.identity_photos if cfg.identity_photos is not None else cfg.synthetic
     if cfg.identity_fraction > 0 and id_root is not None:
-        try:
-            identity = SyntheticPairSource(id_root, cfg.patch_size, rng, cfg=degrade)
-        except (FileNotFoundError, ValueError) as exc:
-            raise TrainError(f"{id_root}: {exc}") from exc
+        if synthetic is not None and id_root == cfg.synthetic:
+            identity = synthetic  # the same photos: one decoded-photo cache, not two
+        else:
+            try:
+                identity = SyntheticPairSource(id_root, cfg.patch_size, rng, cfg=degrade)
+            except (FileNotFoundError, ValueError) as exc:
+                raise TrainError(f"{id_root}: {exc}") from exc
         summary.update(identity_photos=str(id_root), identity_photo_count=len(identity.photos))
     summary["problems"] = problems
     try:
