@@ -421,7 +421,7 @@ def _write_html(
         "tile": f"{config.tile} px",
         "threads": config.threads or "auto",
         "model file": config.model or "bundled",
-        "overwrite": config.overwrite,
+        "overwrite": "yes" if config.overwrite else "no",
     }
     progress = Progress(
         TextColumn("[bold]HTML report"), BarColumn(), MofNCompleteColumn(), console=console,

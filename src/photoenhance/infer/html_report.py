@@ -646,7 +646,7 @@ _JS = r"""
     body.setAttribute('data-js-errors', String(errors.length));
     body.setAttribute('data-js-error', errors[0]);
   });
-  var images = [];
+  var images = [], failed = [];
   function counts() {
     var ok = 0, broken = 0, pending = 0;
     images.forEach(function (img) {
@@ -656,11 +656,13 @@ _JS = r"""
     body.setAttribute('data-images-ok', String(ok));
     body.setAttribute('data-images-broken', String(broken));
     body.setAttribute('data-images-pending', String(pending));
+    body.setAttribute('data-images-failed', String(failed.length));  // ever, any crop
   }
   function track(img) {
     if (images.indexOf(img) < 0) images.push(img);
     function settle() {
       img.setAttribute('data-state', img.naturalWidth > 0 ? 'ok' : 'broken');
+      if (!img.naturalWidth && failed.indexOf(img.src) < 0) failed.push(img.src);
       counts();
     }
     img.setAttribute('data-state', 'pending');
