@@ -105,7 +105,7 @@ def test_html_has_before_and_after_for_each_photo(enhanced: Path) -> None:
         imgs = {a.get("class"): a for t, a in tags if t == "img"}
         assert {"before", "after"} <= set(imgs)
         crops = [a for t, a in tags if t == "button" and a.get("class") == "crop-btn"]
-        assert [c["data-key"] for c in crops] == ["bright", "dark", "detail"]
+        assert [c["data-key"] for c in crops] == ["detail", "bright", "dark"]
         for c in crops:
             for side in ("data-before", "data-after"):
                 with Image.open(enhanced / str(c[side])) as im:  # at 100 %: the crop's size

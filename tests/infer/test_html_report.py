@@ -75,7 +75,8 @@ def test_display_view_is_exif_transpose(orientation: int) -> None:
 def test_measures_equal_harm_on_the_full_photos(tmp_path: Path, monkeypatch: Any) -> None:
     """Luma shift and new clipping, computed one photo at a time in bands of rows (and
     in display orientation), are harm's values on the full before/after pixels."""
-    monkeypatch.setattr(hr, "BAND_ROWS", 32)  # several bands, the last one partial
+    monkeypatch.setattr(hr, "BAND_PIXELS", 150 * 32)
+    assert hr._band_rows(150) == 32  # 210 displayed rows: 7 bands, the last one partial
     rng = np.random.default_rng(0)
     before = rng.random((150, 210, 3)).astype(np.float32) * 0.97
     before[:40, :50] = 252 / 255  # near white already: clipping there is not new
@@ -103,7 +104,7 @@ def test_crops_are_the_exact_pixels_of_the_displayed_photo(tmp_path: Path) -> No
     a = save_png(tmp_path / "out.png", after, exif)
     page = write_html_report(report_for((b, a)), tmp_path / "r.html", crop=128)
     p = page.photos[0]
-    assert [c.key for c in p.crops] == ["bright", "dark", "detail"]
+    assert [c.key for c in p.crops] == ["detail", "bright", "dark"]
     for c in p.crops:
         for src, url in ((b, c.before), (a, c.after)):
             shown = display_view(codes(src), 3)[c.y : c.y + c.height, c.x : c.x + c.width]

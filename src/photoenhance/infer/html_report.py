@@ -9,10 +9,10 @@ and JavaScript only: no network, no fonts, no CDN; it works from ``file://``.
 What the page shows
     The run summary (counts, wall time, megapixels, MP/s, model, provider, settings),
     an index table, and per photo: a labelled before/after viewer (split slider, or
-    before / after toggle) on automatically chosen crops - **brightest**, **darkest** and
-    **most detailed** 512 × 512 regions of the photo, at 100 % (one image pixel is one
-    CSS pixel; 200 % and 400 % use ``image-rendering: pixelated``; drag or scroll to
-    pan) - a small overview with the crops marked (click one to choose it), and the
+    before / after toggle) on automatically chosen crops - the **most detailed** (shown
+    first), **brightest** and **darkest** 512 × 512 regions of the photo, at 100 % (one
+    image pixel is one CSS pixel; 200 % and 400 % use ``image-rendering: pixelated``;
+    drag or scroll to pan) - a small overview with the crops marked (click one to choose it), and the
     numbers: time, megapixels, warnings, **luma shift** and **new clipping**.
 
 Why crops, and why PNG
@@ -21,10 +21,10 @@ Why crops, and why PNG
     at at 100 % anyway; the full-size files are a click away (linked from the page).
     Crops are lossless PNG because the changes to judge (noise, sharpening halos, a
     few codes of tone) are of the size a JPEG re-encode would add: the page must show
-    the decoded pixels exactly.  Measured on 3 MP phone photos: 0.38-0.42 MiB per
-    512 × 512 crop (high-quality JPEG would be 0.11 MiB), about 2.4 MiB per photo for
-    three crops before and after, plus a ~20 KB JPEG overview (orientation only, never
-    for judging).  Crops are sRGB, clipped to [0, 1] (wide-gamut colours outside sRGB
+    the decoded pixels exactly.  Measured on 3 MP phone photos: 0.28-0.47 MiB per
+    512 × 512 crop (JPEG q95 4:4:4 would be ~0.11 MiB), 2.4 MiB per photo for three
+    crops before and after plus a ~20 KB JPEG overview (orientation only, never for
+    judging); see ``bench/html_report.py``.  Crops are sRGB, clipped to [0, 1] (wide-gamut colours outside sRGB
     are clipped in the page, not in the photo) and shown in display orientation (EXIF
     Orientation applied).
 
@@ -33,8 +33,9 @@ Luma shift and new clipping
     thresholds) on the *full* photos as re-read from disk: the input, and the output
     file as written (after encoding - what the user gets).  One photo is decoded at a
     time: the input is read, measured and cropped, then released before the output is
-    read, and the measures run in bands of rows, so memory stays at about one decoded
-    photo plus a one-bit-per-pixel mask (48 MP: ~0.6 GB).
+    read, and the measures run in bands of ~2 MP, so the peak is the decoder's plus a
+    one-byte-per-pixel mask (``bench/html_report.py``, 48 MP: 967 MiB, of which a bare
+    ``read_image`` is 908 MiB; the run itself peaks higher).
 
 Never over a file the user owns
     ``report.html`` may replace only an earlier page of ours (it begins with
@@ -80,8 +81,8 @@ CROP_SIZE = 512
 OVERVIEW_SIZE = 320
 BLOCK = 16
 """Crops are chosen on a grid of BLOCK × BLOCK pixel blocks (statistics per block)."""
-BAND_ROWS = 512
-"""Rows measured at once (a multiple of BLOCK): bounds the temporaries."""
+BAND_PIXELS = 1 << 21
+"""Pixels measured at once (whole rows, a multiple of BLOCK): bounds the temporaries."""
 NAME_MAX = 255
 
 _RUN_DIR_RE = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
@@ -285,8 +286,21 @@ def _codes(x: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _bands(height: int) -> range:
-    return range(0, height, BAND_ROWS)
+def _band_rows(width: int) -> int:
+    """Rows per band: about :data:`BAND_PIXELS` pixels, a multiple of :data:`BLOCK`."""
+    return max(BLOCK, BAND_PIXELS // max(width, 1) // BLOCK * BLOCK)
+
+
+def _brightest(x: np.ndarray) -> np.ndarray:
+    """Brightest channel per pixel (``x.max(axis=2)``, several times faster)."""
+    return np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2])
+
+
+def _block_mean(y: np.ndarray, nb: int, wb: int, block: int) -> np.ndarray:
+    """Means of the ``block × block`` blocks of ``y`` (``nb·block × wb·block``), float64:
+    rows first (contiguous, fast), then the short runs along each row."""
+    rows = y.reshape(nb, block, wb * block).sum(axis=1, dtype=np.float64)
+    return rows.reshape(nb, wb, block).sum(axis=2) / (block * block)
 
 
 @dataclass(frozen=True)
@@ -307,17 +321,19 @@ def _measure_before(view: np.ndarray) -> _BeforeStats:
     means: list[np.ndarray] = []
     variances: list[np.ndarray] = []
     total = 0.0
-    for r0 in _bands(h):
-        x = view[r0 : r0 + BAND_ROWS]
+    rows = _band_rows(w)
+    for r0 in range(0, h, rows):
+        x = view[r0 : r0 + rows]
         y = harm.luma(x)
         total += float(y.sum(dtype=np.float64))
-        below[r0 : r0 + len(x)] = _codes(x).max(axis=2) < harm.CLIP_HIGH_IN
+        # the code of the brightest channel is the brightest code (clip and rint are monotonic)
+        below[r0 : r0 + len(x)] = _codes(_brightest(x)) < harm.CLIP_HIGH_IN
         nb = len(y) // block
         if nb and wb:
-            yy = y[: nb * block, : wb * block].reshape(nb, block, wb, block).astype(np.float64)
-            m = yy.mean(axis=(1, 3))
+            yy = y[: nb * block, : wb * block]
+            m = _block_mean(yy, nb, wb, block)
             means.append(m)
-            variances.append(np.maximum((yy * yy).mean(axis=(1, 3)) - m * m, 0.0))
+            variances.append(np.maximum(_block_mean(np.square(yy), nb, wb, block) - m * m, 0.0))
     empty = np.zeros((0, wb))
     return _BeforeStats(
         total,
@@ -331,10 +347,11 @@ def _measure_before(view: np.ndarray) -> _BeforeStats:
 def _measure_after(view: np.ndarray, below: np.ndarray) -> tuple[float, int]:
     """Luma sum of the displayed output and how many pixels it newly clips."""
     total, clipped = 0.0, 0
-    for r0 in _bands(view.shape[0]):
-        x = view[r0 : r0 + BAND_ROWS]
+    rows = _band_rows(view.shape[1])
+    for r0 in range(0, view.shape[0], rows):
+        x = view[r0 : r0 + rows]
         total += float(harm.luma(x).sum(dtype=np.float64))
-        high = _codes(x).max(axis=2) >= harm.CLIP_HIGH_OUT
+        high = _codes(_brightest(x)) >= harm.CLIP_HIGH_OUT
         clipped += int(np.count_nonzero(high & below[r0 : r0 + len(x)]))
     return total, clipped
 
@@ -350,9 +367,10 @@ def choose_crops(
     block_mean: np.ndarray, block_var: np.ndarray, block: int, width: int, height: int,
     size: int = CROP_SIZE,
 ) -> list[tuple[str, int, int, int, int]]:  # fmt: skip
-    """Pick up to three crops ``(key, x, y, w, h)`` of at most ``size`` px: the brightest,
-    the darkest and the most detailed region (largest luma variance within blocks), each
-    overlapping an earlier pick by less than half its width or height.  A photo no
+    """Pick up to three crops ``(key, x, y, w, h)`` of at most ``size`` px: the most
+    detailed region (largest luma variance within blocks; the page shows it first), the
+    brightest and the darkest, each overlapping an earlier pick by less than half its
+    width or height.  A photo no
     larger than ``size`` either way is one crop, ``whole``."""
     if width <= size and height <= size:
         return [("whole", 0, 0, width, height)]
@@ -364,7 +382,7 @@ def choose_crops(
     detail = _window_sums(block_var, kh, kw)
     taken = np.zeros(mean.shape, bool)
     picks: list[tuple[str, int, int, int, int]] = []
-    for key, score in (("bright", mean), ("dark", -mean), ("detail", detail)):
+    for key, score in (("detail", detail), ("bright", mean), ("dark", -mean)):
         masked = np.where(taken, -np.inf, score)
         if not np.isfinite(masked).any():
             break
@@ -600,7 +618,7 @@ def _summary(
 10/255). <b>New clipping</b>: share of pixels whose brightest channel reaches 254 that were below
 250 before (highlights the enhancement blew out; over {100 * harm.CLIP_LIMIT:.0f} % is marked). Both on the
 full photos, the output as written. <b>Time</b>: decode + enhance + encode of that photo.
-Crops: brightest, darkest and most detailed regions at 100 % (1 image pixel = 1 CSS pixel; on a
+Crops: the most detailed, brightest and darkest regions at 100 % (1 image pixel = 1 CSS pixel; on a
 high-density screen "1:1 screen" shows one image pixel per screen pixel). Drag or scroll to pan.</p>"""
 
 
