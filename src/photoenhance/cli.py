@@ -297,6 +297,7 @@ def run_command(
         Path | None,
         typer.Option(
             "--html",
+            metavar="FILE",
             help="Write a before/after page (100 % crops, per-photo numbers, run summary) to "
             "this .html file; its images go to a FILE_files folder next to it.",
             show_default=False,
