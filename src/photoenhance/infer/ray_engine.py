@@ -219,11 +219,11 @@ def _start(ray: Any, config: RunConfig) -> bool:
         ray.init(include_dashboard=False, **quiet)
     else:
         ray.init(address=config.ray_address, **quiet)
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # no per-run INFO lines
     return True
 
 
 def _stream(ray: Any, todo: list[PlannedFile], sizing: _Sizing) -> Iterator[dict[str, Any]]:
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # no per-run INFO lines
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.enable_auto_log_stats = False
