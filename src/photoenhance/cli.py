@@ -200,6 +200,7 @@ def _build_run_config(
     compare: Path | None,
     max_megapixels: float,
     report: Path | None = None,
+    **engine: object,
 ) -> RunConfig:
     """Merge flags over config-file defaults into a :class:`RunConfig` (exit 2 on errors)."""
     from photoenhance.config import ConfigError, cache_dir, load_config, normalise_output_format
@@ -231,6 +232,7 @@ def _build_run_config(
             max_megapixels=max_megapixels,
             cache_dir=cache_dir(),
             report=report,
+            **engine,  # type: ignore[arg-type]
         )
     except ValueError as exc:
         _fail(str(exc))
@@ -279,6 +281,8 @@ _FORMAT_CHOICES = "[" + "|".join(OUTPUT_FORMATS) + "]"
         "photoenhance run IMG_0001.jpg IMG_0002.heic --format jpeg --quality 92",
         "photoenhance run photos/ --strength 0.6 --report report.json",
         "photoenhance run photos/ --dry-run",
+        "photoenhance run photos/ -o enhanced/ --html enhanced/report.html",
+        "photoenhance run /shared/photos -o /shared/out --engine ray --ray-address auto",
     ),
 )
 def run_command(
@@ -404,12 +408,69 @@ def run_command(
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="No progress, warnings or summary; errors only.")
     ] = False,
+    provider: Annotated[
+        str,
+        typer.Option(
+            "--provider",
+            metavar="[auto|cpu|cuda|tensorrt]",
+            help="onnxruntime execution provider (auto: CUDA if "
+            "available, else CPU).",
+        ),
+    ] = "auto",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            metavar="[local|ray]",
+            help="local (this process) or ray (a Ray cluster; pip install 'photoenhance[ray]').",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDR",
+            help="Ray cluster to join ('auto': the running one). \\[default: a private "
+            "local Ray instance for this run]",
+            show_default=False,
+        ),
+    ] = None,
+    ray_actors: Annotated[
+        int | None,
+        typer.Option(
+            "--ray-actors",
+            metavar="N",
+            help="Model-holding Ray actors. \\[default: as many as the cluster's CPUs/GPUs]",
+            show_default=False,
+        ),
+    ] = None,
+    ray_cpus: Annotated[
+        float | None,
+        typer.Option(
+            "--ray-cpus-per-actor",
+            metavar="N",
+            help="CPUs per Ray actor (and onnxruntime threads). \\[default: 1]",
+            show_default=False,
+        ),
+    ] = None,
+    ray_gpus: Annotated[
+        float | None,
+        typer.Option(
+            "--ray-gpus-per-actor",
+            metavar="N",
+            help="GPUs per Ray actor. \\[default: 1 for a GPU provider, else 0]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Enhance photos from INPUT files/folders into the output folder."""
     from photoenhance.infer.runner import (
         BatchProgress,
+        EngineError,
+        EngineUnavailableError,
         NoInputsError,
         OutputConflictError,
+        ProviderUnavailableError,
         run_batch,
         write_report,
     )
@@ -420,6 +481,8 @@ def run_command(
         output=output, recursive=recursive, format=format, quality=quality, model=model,
         strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=dry_run,
         compare=compare, max_megapixels=max_megapixels, report=report,
+        provider=provider, engine=engine, ray_address=ray_address, ray_actors=ray_actors,
+        ray_cpus_per_actor=ray_cpus, ray_gpus_per_actor=ray_gpus,
     )  # fmt: skip
     if config.output_dir.exists() and not config.output_dir.is_dir():
         _fail(f"--output {config.output_dir} exists and is not a folder")
@@ -485,6 +548,10 @@ def run_command(
         _fail(str(exc))
     except ModelLoadError as exc:
         _fail(f"cannot load model: {exc}")
+    except (ProviderUnavailableError, EngineUnavailableError) as exc:
+        _fail(str(exc))
+    except EngineError as exc:
+        _fail(str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         console.print("Terminated." if _terminated else "Interrupted.")
         raise typer.Exit(_interrupted_code()) from None
@@ -574,11 +641,19 @@ def info_command(
             show_default=False,
         ),
     ] = None,
+    provider: Annotated[
+        str, typer.Option(
+            "--provider",
+            metavar="[auto|cpu|cuda|tensorrt]",
+            help="onnxruntime execution provider to show (auto: CUDA if available, else CPU).",
+        )
+    ] = "auto",
 ) -> None:
     """Show the model, the inference runtime and where config/cache live."""
     import onnxruntime as ort
 
     from photoenhance.config import ConfigError, cache_dir, load_config
+    from photoenhance.infer.providers import PROVIDER_NAMES, ProviderUnavailableError
     from photoenhance.infer.runner import DEFAULT_TILE
     from photoenhance.infer.session import Enhancer, InferenceConfig, ModelLoadError
     from photoenhance.io import heif_available
@@ -591,15 +666,23 @@ def info_command(
     threads = threads if threads is not None else cfg.run.threads
     if threads is not None and threads < 1:
         _fail(f"--threads must be at least 1, got {threads}")
+    if provider not in PROVIDER_NAMES:
+        _fail(f"--provider must be one of {', '.join(PROVIDER_NAMES)}; got {provider!r}")
     cache = cache_dir()
     try:
         enhancer = Enhancer(
             InferenceConfig(
-                model=model, tile=cfg.run.tile or DEFAULT_TILE, threads=threads, cache_dir=cache
+                model=model,
+                tile=cfg.run.tile or DEFAULT_TILE,
+                threads=threads,
+                cache_dir=cache,
+                provider=provider,
             )
         )
     except ModelLoadError as exc:
         _fail(f"cannot load model: {exc}")
+    except ProviderUnavailableError as exc:
+        _fail(str(exc))
     info = enhancer.info
     rows = [
         ("photoenhance", __version__),
@@ -616,6 +699,7 @@ def info_command(
         ("cache dir", str(cache)),
         ("config file", f"{cfg.path}{'' if cfg.exists else ' (not present)'}"),
         ("onnxruntime", ort.__version__),
+        ("providers", ", ".join(ort.get_available_providers())),
         ("HEIC support", "yes" if heif_available() else "no (pip install 'photoenhance[heic]')"),
     ]
     out = _stdout()

@@ -124,7 +124,7 @@ def test_run_config_rejects_bad_values(kwargs: dict[str, Any]) -> None:
 def test_run_config_inference_config() -> None:
     cfg = RunConfig(tile=2048, threads=2, cache_dir=Path("/c"), model=Path("/m.onnx"))
     assert cfg.inference_config() == InferenceConfig(
-        model=Path("/m.onnx"), tile=2048, threads=2, cache_dir=Path("/c")
+        model=Path("/m.onnx"), tile=2048, threads=2, cache_dir=Path("/c"), provider="auto"
     )
     assert RunConfig().tile == 2048
 

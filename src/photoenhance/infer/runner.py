@@ -1,9 +1,10 @@
 """Batch enhancement of photo files: the library API behind ``photoenhance run``.
 
 :func:`run_batch` plans the outputs (:mod:`photoenhance.infer.naming`), then runs every
-planned photo through :func:`~photoenhance.infer.photo.process_photo`'s stages
-(:mod:`photoenhance.infer.local`); the CLI only renders its :class:`BatchResult`.  No
-torch here.
+planned photo through :func:`~photoenhance.infer.photo.process_photo` (or its stages) on
+the engine ``RunConfig.engine`` names: ``local`` (:mod:`photoenhance.infer.local`) or
+``ray`` (:mod:`photoenhance.infer.ray_engine`); the CLI only renders its
+:class:`BatchResult`, the same for both.  No torch here.
 
 The batch is split by job:
 
@@ -12,6 +13,8 @@ The batch is split by job:
 - :mod:`~photoenhance.infer.photo` — the per-photo function (decode → enhance → write);
 - :mod:`~photoenhance.infer.compare` — before/after images;
 - :mod:`~photoenhance.infer.local` — the threaded local pipeline;
+- :mod:`~photoenhance.infer.ray_engine` — the Ray Data engine;
+- :mod:`~photoenhance.infer.providers` — onnxruntime execution providers;
 - :mod:`~photoenhance.infer.report` — the JSON report and runtime versions.
 
 Their public names are re-exported here (``from photoenhance.infer.runner import ...``).
@@ -41,11 +44,14 @@ from photoenhance.infer.naming import (
     plan_batch,
 )
 from photoenhance.infer.photo import process_photo
+from photoenhance.infer.providers import ProviderUnavailableError
+from photoenhance.infer.ray_engine import EngineError, EngineUnavailableError, run_ray
 from photoenhance.infer.report import runtime_versions, write_report
 from photoenhance.infer.session import Enhancer, ModelInfo, bundled_model_path, read_model_info
 from photoenhance.infer.types import (
     DEFAULT_MAX_MEGAPIXELS,
     DEFAULT_TILE,
+    ENGINES,
     WRITE_FORMATS,
     BatchPlan,
     BatchProgress,
@@ -64,17 +70,21 @@ __all__ = [
     "COMPARE_SUFFIX",
     "DEFAULT_MAX_MEGAPIXELS",
     "DEFAULT_TILE",
+    "ENGINES",
     "NAME_MAX",
     "SLOT_MEGAPIXELS",
     "WRITE_FORMATS",
     "BatchPlan",
     "BatchProgress",
     "BatchResult",
+    "EngineError",
+    "EngineUnavailableError",
     "FileResult",
     "NoInputsError",
     "OutputConflictError",
     "PlannedFile",
     "ProgressCallback",
+    "ProviderUnavailableError",
     "RunConfig",
     "Status",
     "assign_outputs",
@@ -103,9 +113,10 @@ def run_batch(
     Args:
         inputs: files and/or folders.
         config: the run's settings.
-        enhancer: a loaded model to reuse; None loads ``config.model`` (or the bundled one).
-        on_progress: called after each input finishes (from a worker thread), and once
-            with ``done == 0`` before the first.
+        enhancer: a loaded model to reuse (local engine only); None loads
+            ``config.model`` (or the bundled one).
+        on_progress: called after each input finishes (from a worker thread with the
+            local engine), and once with ``done == 0`` before the first.
 
     Returns:
         The per-file results (input order) and totals.  In a dry run nothing is written
@@ -114,6 +125,10 @@ def run_batch(
     Raises:
         NoInputsError: no photos found.
         ModelLoadError: the model cannot be loaded.
+        ProviderUnavailableError: ``config.provider`` cannot be used here.
+        EngineUnavailableError: ``engine == "ray"`` without Ray (or without the GPUs the
+            provider needs).
+        EngineError: the Ray job failed as a whole.
     """
     start = time.perf_counter()
     plan = plan_batch(inputs, config)
@@ -138,11 +153,23 @@ def run_batch(
         return BatchResult(
             tuple(results), time.perf_counter() - start, config.output_dir, True, info, None
         )
+    if config.engine == "ray":
+        if enhancer is not None:
+            raise ValueError("engine 'ray' loads the model in its workers; pass no enhancer")
+        info = _model_info_for_dry_run(config)  # a bad model fails here, before Ray starts
+        _clean_temps(config)
+        if on_progress is not None:
+            on_progress(BatchProgress(0, len(plan.files), 0.0))
+        try:
+            run = run_ray(plan, config, on_progress)
+        finally:
+            _clean_temps(config)  # temporaries of workers killed on this machine
+        files = tuple(run.results[p.index] for p in plan.files)
+        seconds = time.perf_counter() - start
+        return BatchResult(files, seconds, config.output_dir, False, info, run.provider)
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
-    for folder in (config.output_dir, config.compare_dir):
-        if folder is not None and folder.is_dir():
-            clean_stale_temps(folder)
+    _clean_temps(config)
     if on_progress is not None:
         on_progress(BatchProgress(0, len(plan.files), 0.0))
     done = run_local(plan, config, enhancer, on_progress)
@@ -155,5 +182,11 @@ def run_batch(
         enhancer.info,
         enhancer.provider,
     )
+
+
+def _clean_temps(config: RunConfig) -> None:
+    for folder in (config.output_dir, config.compare_dir):
+        if folder is not None and folder.is_dir():
+            clean_stale_temps(folder)
 
 

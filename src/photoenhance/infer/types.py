@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from photoenhance import __version__
+from photoenhance.infer.providers import PROVIDER_NAMES
 from photoenhance.infer.session import InferenceConfig, ModelInfo
 from photoenhance.io import ImageReadError, ImageWriteError
 
@@ -23,6 +24,8 @@ DEFAULT_TILE = 2048
 DEFAULT_MAX_MEGAPIXELS = 200.0
 WRITE_FORMATS: tuple[str, ...] = ("jpeg", "png", "tiff", "webp")
 """Formats ``RunConfig.format`` accepts (None keeps each input's format)."""
+ENGINES: tuple[str, ...] = ("local", "ray")
+"""Engines ``RunConfig.engine`` accepts: this process, or a Ray cluster."""
 
 
 class Status(StrEnum):
@@ -71,6 +74,18 @@ class RunConfig:
         max_in_flight: in-flight slots (>= 1): a decoded photo holds one per started
             :data:`SLOT_MEGAPIXELS`, at most all of them.
         software: EXIF ``Software`` of the outputs.
+        provider: execution provider: ``auto``, ``cpu``, ``cuda`` or ``tensorrt``
+            (:mod:`photoenhance.infer.providers`).
+        engine: ``local`` (this process, :mod:`photoenhance.infer.local`) or ``ray``
+            (a Ray cluster, :mod:`photoenhance.infer.ray_engine`).
+        ray_address: Ray cluster to join (``auto``: the running one); None starts a
+            private local Ray instance for the run.
+        ray_actors: model-holding Ray actors; None: as many as the cluster's CPUs (or
+            GPUs, for a GPU provider) allow.
+        ray_cpus_per_actor: CPUs each actor asks Ray for (and onnxruntime threads,
+            unless ``threads`` is set); None: 1.
+        ray_gpus_per_actor: GPUs each actor asks Ray for; None: 1 for a GPU provider,
+            else 0.
     """
 
     output_dir: Path = Path("enhanced")
@@ -90,6 +105,12 @@ class RunConfig:
     report: Path | None = None
     max_in_flight: int = 4
     software: str = f"photoenhance {__version__}"
+    provider: str = "auto"
+    engine: str = "local"
+    ray_address: str | None = None
+    ray_actors: int | None = None
+    ray_cpus_per_actor: float | None = None
+    ray_gpus_per_actor: float | None = None
 
     def __post_init__(self) -> None:
         """Validate values (raises ``ValueError`` with a message naming the option)."""
@@ -113,11 +134,29 @@ class RunConfig:
             raise ValueError(f"compare_size must be at least 16, got {self.compare_size}")
         if self.max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
+        if self.provider not in PROVIDER_NAMES:
+            raise ValueError(
+                f"--provider must be one of {', '.join(PROVIDER_NAMES)}; got {self.provider!r}"
+            )
+        if self.engine not in ENGINES:
+            raise ValueError(f"--engine must be one of {', '.join(ENGINES)}; got {self.engine!r}")
+        if self.ray_actors is not None and self.ray_actors < 1:
+            raise ValueError(f"--ray-actors must be at least 1, got {self.ray_actors}")
+        for flag, value in (
+            ("--ray-cpus-per-actor", self.ray_cpus_per_actor),
+            ("--ray-gpus-per-actor", self.ray_gpus_per_actor),
+        ):
+            if value is not None and not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{flag} must be a number >= 0, got {value}")
 
     def inference_config(self) -> InferenceConfig:
         """The :class:`InferenceConfig` for this run."""
         return InferenceConfig(
-            model=self.model, tile=self.tile, threads=self.threads, cache_dir=self.cache_dir
+            model=self.model,
+            tile=self.tile,
+            threads=self.threads,
+            cache_dir=self.cache_dir,
+            provider=self.provider,
         )
 
 
