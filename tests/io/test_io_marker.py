@@ -55,8 +55,12 @@ def test_marker_that_is_a_folder_or_link_or_big_is_not_trusted(tmp_path: Path) -
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / MARKER_NAME).symlink_to(real)
     assert not is_output_folder(tmp_path / "b")
-    assert (tmp_path / "b" / MARKER_NAME).is_symlink() and real.read_bytes() == b'{"photoenhance_output": 1}'
-    touch(tmp_path / "c" / MARKER_NAME, b'{"photoenhance_output": 1, "pad": "' + b"x" * 5000 + b'"}')
+    assert (
+        tmp_path / "b" / MARKER_NAME
+    ).is_symlink() and real.read_bytes() == b'{"photoenhance_output": 1}'
+    touch(
+        tmp_path / "c" / MARKER_NAME, b'{"photoenhance_output": 1, "pad": "' + b"x" * 5000 + b'"}'
+    )
     assert not is_output_folder(tmp_path / "c")
 
 

@@ -48,7 +48,9 @@ def _read_marker(path: Path) -> bytes | None:
     if not stat.S_ISREG(st.st_mode) or st.st_size > MARKER_MAX_BYTES:
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
     except OSError:
         return None
     with os.fdopen(fd, "rb") as fh:
@@ -101,7 +103,9 @@ def mark_output_folder(folder: Path, version: str | None = None) -> str | None:
         return f"not marked as an output folder: {exc.strerror or exc}"
     if _is_marker_data(_read_marker(path)):
         return None
-    return f"not marked as an output folder: {MARKER_NAME} there is not photoenhance's; left as it is"
+    return (
+        f"not marked as an output folder: {MARKER_NAME} there is not photoenhance's; left as it is"
+    )
 
 
 def _create_exclusive(path: Path, data: bytes) -> None:
