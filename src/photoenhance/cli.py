@@ -200,6 +200,70 @@ def _summary(console: Console, result: BatchResult) -> None:
     )
 
 
+def _run_pipe(inputs: list[Path], config: RunConfig, *, quiet: bool) -> NoReturn:
+    """``run - -o -`` / ``run PHOTO -o -``: one photo to stdout; everything else on stderr."""
+    import sys
+
+    from photoenhance.infer.pipe import run_pipe
+    from photoenhance.infer.runner import write_report
+    from photoenhance.infer.session import ModelLoadError
+    from photoenhance.io import ImageWriteError
+    from photoenhance.io.pipe import emit, is_stdio
+
+    stdin = any(is_stdio(p) for p in inputs)
+    if stdin and len(inputs) > 1:
+        _fail("- (a photo on stdin) must be the only input")
+    if not is_stdio(config.output_dir):
+        _fail("a photo read from stdin (-) is written to stdout: add -o -")
+    if len(inputs) != 1:
+        _fail(f"-o - (stdout) takes one photo; got {len(inputs)} inputs")
+    if config.dry_run:
+        _fail("--dry-run cannot be combined with -o - (stdout carries the photo)")
+    source = inputs[0]
+    if stdin and sys.stdin.isatty():
+        _fail("- reads a photo from stdin, which is a terminal: pipe one in (< photo.jpg)")
+    if not stdin and not os.path.lexists(source):
+        _fail(f"{source}: does not exist")
+    if not stdin and source.is_dir():
+        _fail(f"-o - (stdout) takes one photo; {source} is a folder")
+    if sys.stdout.isatty():
+        _fail("-o - writes the photo to stdout, which is a terminal: redirect it (> out.jpg)")
+    console = _stderr()
+    try:
+        piped = run_pipe(sys.stdin.buffer if stdin else source, config)
+    except ModelLoadError as exc:
+        _fail(f"cannot load model: {exc}")
+    except KeyboardInterrupt:
+        console.print("Interrupted.")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    f = piped.result
+    code = EXIT_OK
+    if piped.data is None:
+        _error_line(console, f.input, f.error or "failed")
+        code = EXIT_FAILED
+    else:
+        if not quiet:
+            for w in f.warnings:
+                _warning_line(console, f.input, w)
+        try:
+            emit(piped.data, sys.stdout.buffer)
+        except ImageWriteError as exc:
+            _error_line(console, exc.path, exc.reason)
+            code = EXIT_FAILED
+    if config.report is not None:
+        try:
+            write_report(piped.batch, config.report)
+        except ImageWriteError as exc:
+            _error_line(console, exc.path, f"report not written: {exc.reason}")
+            code = EXIT_FAILED
+    if not quiet and code == EXIT_OK:
+        r = piped.batch
+        console.print(
+            Text(f"Done: {r.megapixels:.1f} MP in {r.seconds:.1f} s -> stdout ({len(piped.data or b'')} bytes)")
+        )
+    raise typer.Exit(code)
+
+
 @app.command("run")
 def run_command(
     inputs: Annotated[
@@ -313,6 +377,8 @@ def run_command(
         strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=dry_run,
         compare=compare, max_megapixels=max_megapixels, report=report,
     )  # fmt: skip
+    if str(config.output_dir) == "-" or any(str(p) == "-" for p in inputs):
+        _run_pipe(inputs, config, quiet=quiet)
     if config.output_dir.exists() and not config.output_dir.is_dir():
         _fail(f"--output {config.output_dir} exists and is not a folder")
     if (
@@ -387,6 +453,185 @@ def run_command(
     if not quiet:
         _summary(console, result)
     raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------------- watch
+
+
+@app.command("watch")
+def watch_command(
+    folders: Annotated[
+        list[Path],
+        typer.Argument(help="Folders to watch.", show_default=False, metavar="DIR"),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output folder (mirrors the watched folders). \\[default: ./enhanced]",
+            show_default=False,
+        ),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive/--no-recursive", help="Watch sub-folders too.")
+    ] = True,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Output format: same|jpeg|png|tiff|webp. \\[default: same]",
+            show_default=False,
+        ),
+    ] = None,
+    quality: Annotated[
+        int | None,
+        typer.Option(
+            "--quality",
+            help="JPEG/WebP quality 1-100. \\[default: about the original's]",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="ONNX model to use. \\[default: the bundled INT8 model]",
+            show_default=False,
+        ),
+    ] = None,
+    strength: Annotated[
+        float | None,
+        typer.Option(
+            "--strength", help="Effect strength 0..1. \\[default: 1.0]", show_default=False
+        ),
+    ] = None,
+    tile: Annotated[
+        int | None,
+        typer.Option(
+            "--tile", help="Inference tile size in pixels. \\[default: 2048]", show_default=False
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", help="Inference threads. \\[default: all cores]", show_default=False
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Redo the photos already there at start even if their outputs are up to date.",
+        ),
+    ] = False,
+    compare: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare",
+            help="Write a before/after JPEG per photo to this folder.",
+            show_default=False,
+        ),
+    ] = None,
+    max_megapixels: Annotated[
+        float,
+        typer.Option(
+            "--max-megapixels", help="Refuse inputs larger than this (decompression bombs)."
+        ),
+    ] = 200.0,
+    settle: Annotated[
+        float,
+        typer.Option(
+            "--settle",
+            help="Seconds a new or changed file must stay unchanged (and decode completely) "
+            "before it is enhanced.",
+        ),
+    ] = 1.0,
+    poll: Annotated[
+        bool,
+        typer.Option("--poll", help="Poll the folders instead of OS notifications (network shares)."),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="Errors only.")
+    ] = False,
+) -> None:
+    """Enhance the photos in DIR, then each photo that appears or changes, until Ctrl-C or
+    SIGTERM (exit 0)."""
+    import signal
+    import threading
+
+    from photoenhance.infer.session import ModelLoadError
+    from photoenhance.infer.watch import WatchConfig, WatchEvent, watch_folders
+
+    config = _build_run_config(
+        output=output, recursive=recursive, format=format, quality=quality, model=model,
+        strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=False,
+        compare=compare, max_megapixels=max_megapixels,
+    )  # fmt: skip
+    for folder in folders:
+        if str(folder) == "-":
+            _fail("watch takes folders, not - (stdin)")
+        if not folder.is_dir():
+            _fail(f"{folder}: {'does not exist' if not os.path.lexists(folder) else 'not a folder'}")
+    if config.output_dir.exists() and not config.output_dir.is_dir():
+        _fail(f"--output {config.output_dir} exists and is not a folder")
+    try:
+        wconfig = WatchConfig(tuple(folders), config, settle=settle, force_polling=poll or None)
+    except ValueError as exc:
+        _fail(str(exc))
+    console = _stderr()
+    counts = {"ok": 0, "skipped": 0, "error": 0}
+
+    def on_event(event: WatchEvent) -> None:
+        if event.kind == "ready" and not quiet:
+            where = ", ".join(_line(f) for f in folders)
+            console.print(
+                Text(
+                    f"Watching {where} -> {_line(config.output_dir)} "
+                    f"({event.files} photos there); Ctrl-C to stop."
+                )
+            )
+        f = event.result
+        if f is None:
+            return
+        counts[str(f.status)] = counts.get(str(f.status), 0) + 1
+        if f.status == "error":
+            _error_line(console, f.input, f.error or "failed")
+            return
+        if quiet:
+            return
+        if f.reason is not None:
+            _note_line(console, f.input, f.reason)
+        for w in f.warnings:
+            _warning_line(console, f.input, w)
+        if f.status == "ok":
+            console.print(
+                Text(f"enhanced {_line(f.input)} -> {_line(f.output or '')} ({f.seconds:.1f} s)")
+            )
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        watch_folders(wconfig, stop=stop, on_event=on_event)
+    except ModelLoadError as exc:
+        _fail(f"cannot load model: {exc}")
+    except ValueError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not quiet:
+        console.print(
+            Text(
+                f"Stopped: {counts['ok']} enhanced, {counts['skipped']} skipped, "
+                f"{counts['error']} failed."
+            )
+        )
+    raise typer.Exit(EXIT_OK)
 
 
 # --------------------------------------------------------------------------- info

@@ -64,8 +64,11 @@ def test_marker_that_is_a_folder_or_link_or_big_is_not_trusted(tmp_path: Path) -
     assert not is_output_folder(tmp_path / "c")
 
 
-def test_mark_reports_unwritable_folder(tmp_path: Path) -> None:
-    why = mark_output_folder(tmp_path / "missing")
+def test_mark_creates_the_folder_and_reports_an_impossible_one(tmp_path: Path) -> None:
+    assert mark_output_folder(tmp_path / "new" / "out") is None
+    assert is_output_folder(tmp_path / "new" / "out")
+    touch(tmp_path / "file")
+    why = mark_output_folder(tmp_path / "file" / "out")
     assert why is not None and why.startswith("not marked as an output folder")
 
 

@@ -83,8 +83,8 @@ def marker_bytes(version: str, now: datetime | None = None) -> bytes:
 
 
 def mark_output_folder(folder: Path, version: str | None = None) -> str | None:
-    """Put the marker into ``folder`` (which must exist) unless it is there already;
-    ``version``: the photoenhance version it names (default: this one).
+    """Create ``folder`` (and its parents) if needed and put the marker there unless it is
+    there already; ``version``: the photoenhance version it names (default: this one).
 
     Returns:
         None when the folder is marked (now or before), else a one-line reason it could
@@ -94,6 +94,7 @@ def mark_output_folder(folder: Path, version: str | None = None) -> str | None:
     """
     path = Path(folder) / MARKER_NAME
     try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
         if not os.path.lexists(path):
             _create_exclusive(path, marker_bytes(version or __version__))
             return None
