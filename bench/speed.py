@@ -55,7 +55,7 @@ def worker(kind: str, model: str, hw: tuple[int, int], repeats: int, threads: in
 
         torch.set_num_threads(threads)
         net = model_from_checkpoint(load_checkpoint(Path(model))).eval()
-        from photoenhance.quant.fake import set_quant_mode
+        from photoenhance.model.fake_quant import set_quant_mode
 
         set_quant_mode(net, "float")
         thumb = torch.from_numpy(context_thumbnail(img))

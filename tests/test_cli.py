@@ -452,16 +452,16 @@ def test_bad_inputs_each_fail_alone(
     (src / "x.jpg").mkdir()
     make_photo(src / "denied.jpg", seed=3)
 
-    import photoenhance.infer.runner as runner
+    import photoenhance.infer.photo as photo_mod
 
-    real_read = runner.read_image
+    real_read = photo_mod.read_image
 
     def read(path: Path, **kw: Any) -> Any:
         if Path(path).name == "denied.jpg":
             raise ImageReadError(path, "permission denied")
         return real_read(path, **kw)
 
-    monkeypatch.setattr(runner, "read_image", read)
+    monkeypatch.setattr(photo_mod, "read_image", read)
     rep = tmp_path / "r.json"
     r = cli("run", src, "-o", tmp_path / "out", "--report", rep)
     assert r.exit_code == 1

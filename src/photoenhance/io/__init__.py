@@ -34,7 +34,7 @@ from photoenhance.io.decode import (
     read_image,
     read_rgb,
 )
-from photoenhance.io.encode import write_image
+from photoenhance.io.encode import WrittenImage, write_image
 from photoenhance.io.errors import ImageReadError, ImageWriteError
 from photoenhance.io.formats import SUPPORTED_SUFFIXES, heif_available, output_suffix
 from photoenhance.io.marker import MARKER_NAME, MARKER_REASON, is_output_folder, mark_output_folder
@@ -51,6 +51,7 @@ __all__ = [
     "InputFile",
     "Metadata",
     "WalkResult",
+    "WrittenImage",
     "atomic_write",
     "clean_stale_temps",
     "heif_available",

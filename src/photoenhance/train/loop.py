@@ -27,9 +27,9 @@ from photoenhance.data.degrade import DEFAULT_DEGRADE_CONFIG
 from photoenhance.data.pairs import PairDataError, find_pairs, read_flags, split_pairs
 from photoenhance.data.synthetic import SyntheticPairSource
 from photoenhance.metrics import psnr, ssim
+from photoenhance.model.fake_quant import quant_mode, set_quant_mode
 from photoenhance.model.net import SIZES, EnhanceNet, create_model
 from photoenhance.quant.export import export_onnx
-from photoenhance.quant.fake import quant_mode, set_quant_mode
 from photoenhance.quant.qat import calibrate
 from photoenhance.train.batches import (
     DETAIL_DEGRADE_CONFIG,
