@@ -36,7 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from photoenhance import __version__
-from photoenhance.display import printable
+from photoenhance.display import PlainProgress, printable
 
 if TYPE_CHECKING:  # heavy imports (onnxruntime, numpy, Pillow) wait until a command runs
     from photoenhance.infer.runner import BatchResult, RunConfig
@@ -396,10 +396,13 @@ def run_command(
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}", markup=False),
         console=console,
         disable=quiet or dry_run or not console.is_terminal,
         transient=True,
     )
+    # stderr not a terminal (cron, CI logs): plain lines instead of the bar
+    plain = None if quiet or dry_run or console.is_terminal else PlainProgress(time.perf_counter())
     task: TaskID | None = None
     started = time.perf_counter()
 
@@ -407,9 +410,18 @@ def run_command(
         nonlocal task, started
         if task is None:
             started = time.perf_counter()  # after model loading
-            task = progress.add_task("enhance", total=event.total, rate="")
-        elapsed = max(time.perf_counter() - started, 1e-6)
-        progress.update(task, completed=event.done, rate=f"{event.megapixels / elapsed:.2f} MP/s")
+            task = progress.add_task("enhance", total=event.total, rate="", current="")
+            if plain is not None:
+                plain.start = plain.last = started
+        now = time.perf_counter()
+        elapsed = max(now - started, 1e-6)
+        current = "" if event.current is None else _line(event.current.name)[:60]
+        progress.update(
+            task,
+            completed=event.done,
+            rate=f"{event.megapixels / elapsed:.2f} MP/s",
+            **({"current": current} if event.result is None else {}),
+        )
         f = event.result
         if f is None:
             return
@@ -420,6 +432,8 @@ def run_command(
                 _note_line(progress.console, f.input, f.reason)
             for w in f.warnings:
                 _warning_line(progress.console, f.input, w)
+        if plain is not None and (line := plain.line(event.done, event.total, event.megapixels, now)):
+            console.print(Text(line))
 
     try:
         with progress:

@@ -22,8 +22,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from photoenhance.infer.compare import COMPARE_SUFFIX
+from photoenhance.infer.naming import COMPARE_SUFFIX
 from photoenhance.infer.photo import process_photo
+from photoenhance.infer.report import file_sha256
 from photoenhance.infer.session import Enhancer
 from photoenhance.infer.types import BatchResult, FileResult, PlannedFile, RunConfig, Status
 from photoenhance.io import ImageReadError, mark_output_folder
@@ -103,5 +104,7 @@ def run_pipe(
         False,
         enhancer.info,
         enhancer.provider,
+        config,
+        file_sha256(enhancer.info.path),
     )
     return PipeResult(result, batch, data)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from photoenhance.infer.local import SLOT_MEGAPIXELS, run_local
@@ -41,7 +42,7 @@ from photoenhance.infer.naming import (
     plan_batch,
 )
 from photoenhance.infer.photo import process_photo
-from photoenhance.infer.report import runtime_versions, write_report
+from photoenhance.infer.report import file_sha256, runtime_versions, write_report
 from photoenhance.infer.session import Enhancer, ModelInfo, bundled_model_path, read_model_info
 from photoenhance.infer.types import (
     DEFAULT_MAX_MEGAPIXELS,
@@ -58,7 +59,7 @@ from photoenhance.infer.types import (
     RunConfig,
     Status,
 )
-from photoenhance.io import clean_stale_temps, is_complete_image
+from photoenhance.io import clean_stale_temps, is_complete_image, mark_output_folder
 
 __all__ = [
     "COMPARE_SUFFIX",
@@ -136,13 +137,15 @@ def run_batch(
                     FileResult(item.input, item.output, Status.PLANNED, compare=item.compare)
                 )
         return BatchResult(
-            tuple(results), time.perf_counter() - start, config.output_dir, True, info, None
-        )
+            tuple(results), time.perf_counter() - start, config.output_dir, True, info, None,
+            config, file_sha256(info.path),
+        )  # fmt: skip
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
     for folder in (config.output_dir, config.compare_dir):
         if folder is not None and folder.is_dir():
             clean_stale_temps(folder)
+    plan = _mark_output_folders(plan, config)
     if on_progress is not None:
         on_progress(BatchProgress(0, len(plan.files), 0.0))
     done = run_local(plan, config, enhancer, on_progress)
@@ -154,6 +157,26 @@ def run_batch(
         False,
         enhancer.info,
         enhancer.provider,
+        config,
+        file_sha256(enhancer.info.path),
     )
+
+
+def _mark_output_folders(plan: BatchPlan, config: RunConfig) -> BatchPlan:
+    """Create the output (and compare) folder and mark it as photoenhance output
+    (:mod:`photoenhance.io.marker`) when the batch has a photo to write; a folder that
+    cannot be marked is a warning of the first such photo (a folder that cannot be
+    created is each photo's error, later)."""
+    first = next((p for p in plan.files if p.output is not None and p.error is None), None)
+    if first is None:
+        return plan
+    notes: list[str] = []
+    for folder in (config.output_dir, config.compare_dir):
+        if folder is not None and (why := mark_output_folder(folder)) is not None:
+            notes.append(f"{folder}: {why}")
+    if not notes:
+        return plan
+    marked = replace(first, warnings=(*first.warnings, *notes))
+    return BatchPlan(tuple(marked if p is first else p for p in plan.files))
 
 

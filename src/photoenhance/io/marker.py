@@ -120,17 +120,18 @@ def _create_exclusive(path: Path, data: bytes) -> None:
         OSError: it cannot be written.
     """
     tmp = temp_name_for(path)
-    with open(tmp, "xb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links here (FAT, some network shares)
-        with open(path, "xb") as fh:
+        with open(tmp, "xb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links here (FAT, some network shares)
+            with open(path, "xb") as fh:
+                fh.write(data)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
