@@ -601,8 +601,8 @@ def watch_command(
             where = ", ".join(_line(f) for f in folders)
             console.print(
                 Text(
-                    f"Watching {where} -> {_line(config.output_dir)} "
-                    f"({event.files} photos there); Ctrl-C to stop."
+                    f"Watching {where} -> {_line(config.output_dir)} ({event.files} "
+                    f"photo{'' if event.files == 1 else 's'} there); Ctrl-C to stop."
                 )
             )
         f = event.result

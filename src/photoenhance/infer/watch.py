@@ -27,6 +27,9 @@ Skip rule (run's rule, plus time)
     With ``overwrite``, the photos already there at start are all redone; photos that
     appear or change later are always enhanced.
 
+A folder moved or copied in is looked through at once (the photos created in it before
+the watcher watched it raise no event of their own).
+
 Ignored
     Hidden names (our own temporaries ``.photoenhance-tmp-*``, editors' and sync tools'
     dot-files), files that are not photos, the output and compare folders when they lie
@@ -50,6 +53,7 @@ from photoenhance.infer.naming import plan_batch
 from photoenhance.infer.session import Enhancer
 from photoenhance.infer.types import (
     BatchPlan,
+    BatchProgress,
     FileResult,
     NoInputsError,
     PlannedFile,
@@ -178,6 +182,21 @@ class _Watcher:
         for path in paths:
             if self.wanted(path):
                 self.waiting[_real(Path(path))] = None  # (re)start its settle time
+            elif os.path.isdir(path) and not is_ignored_name(Path(path).name):
+                self.notice_folder(path)
+
+    def notice_folder(self, folder: str) -> None:
+        """A folder appeared (moved or copied in): the photos created in it before the
+        watcher could watch it raised no event of their own, so look."""
+        real = _real(Path(folder))
+        if _within(real, self.output) or _within(real, self.compare):
+            return
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not is_ignored_name(d)] if self.config.run.recursive else []
+            for name in files:
+                path = os.path.join(root, name)
+                if self.wanted(path):
+                    self.waiting.setdefault(_real(Path(path)), None)
 
     # -- readiness
     def settled(self, now: float) -> list[Path]:
@@ -232,14 +251,12 @@ class _Watcher:
         # watch decided itself which outputs to redo: the engine must not skip them
         config = replace(self.config.run, overwrite=True)
 
-        def progress(event: object) -> None:
-            result = getattr(event, "result", None)
-            current = getattr(event, "current", None)
-            if result is not None:
-                self.done.append(result)
-                self.emit(WatchEvent("result", result=result))
-            elif current is not None:
-                self.emit(WatchEvent("started", path=current))
+        def progress(event: BatchProgress) -> None:
+            if event.result is not None:
+                self.done.append(event.result)
+                self.emit(WatchEvent("result", result=event.result))
+            elif event.current is not None:
+                self.emit(WatchEvent("started", path=event.current))
 
         run_local(plan, config, self.enhancer, progress)
 
@@ -318,7 +335,9 @@ def watch_folders(
     tick_ms = max(1, round(config.tick * 1000))
 
     def keep(change: watchfiles.Change, path: str) -> bool:
-        return change != watchfiles.Change.deleted and state.wanted(path)
+        if change == watchfiles.Change.deleted:
+            return False
+        return state.wanted(path) or (change == watchfiles.Change.added and os.path.isdir(path))
 
     changes_iter = watchfiles.watch(
         *config.folders,
@@ -342,7 +361,7 @@ def watch_folders(
                 state.emit(WatchEvent("ready", files=looked_at))
             if stop.is_set():
                 break
-            state.ready(state.settled(time.time()))
+            state.ready(state.settled(time.monotonic()))
     finally:
         changes_iter.close()
     return WatchResult(tuple(state.done), time.perf_counter() - start)
