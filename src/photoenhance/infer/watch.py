@@ -326,11 +326,11 @@ def watch_folders(
         enhancer = Enhancer(config.run.inference_config())
     stop = stop if stop is not None else threading.Event()
     run = config.run
-    run.output_dir.mkdir(parents=True, exist_ok=True)
-    mark_output_folder(run.output_dir)
     for folder in (run.output_dir, run.compare_dir):
-        if folder is not None and folder.is_dir():
-            clean_stale_temps(folder)
+        if folder is not None:
+            mark_output_folder(folder)  # creates it; a failure shows on each photo's write
+            if folder.is_dir():
+                clean_stale_temps(folder)
     state = _Watcher(config, enhancer, stop, on_event)
     tick_ms = max(1, round(config.tick * 1000))
 
