@@ -151,7 +151,7 @@ def _models(tmp: Path, sizes: list[str]) -> dict[str, dict[str, Path]]:
     from photoenhance.quant.qat import calibrate
     from photoenhance.train.checkpoint import save_model_checkpoint
 
-    weights = Path(__file__).resolve().parents[1] / "src" / "photoenhance" / "weights"
+    weights = Path(__file__).resolve().parents[1] / "weights"
     out: dict[str, dict[str, Path]] = {}
     for size in sizes:
         shipped = weights / f"photoenhance-{size}.pt"

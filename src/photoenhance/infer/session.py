@@ -20,13 +20,13 @@ import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
+from photoenhance.bundled import bundled_file
 from photoenhance.infer.context import band_on_grid, scan_image
 from photoenhance.infer.layout import PACKED_CHANNELS, copy_unpacked, pack, unpack
 
@@ -74,9 +74,9 @@ class InferenceConfig:
 
 
 def bundled_model_path() -> Path:
-    """The INT8 model shipped inside the package (``photoenhance/weights``)."""
-    ref = resources.files("photoenhance") / "weights" / DEFAULT_MODEL_NAME
-    path = Path(str(ref))
+    """The bundled INT8 model (``photoenhance/weights`` in a wheel, else the repository's
+    ``weights/``: see :mod:`photoenhance.bundled`)."""
+    path = bundled_file(DEFAULT_MODEL_NAME)
     if not path.is_file():
         raise ModelLoadError(f"bundled model missing: {path} (broken installation?)")
     return path
