@@ -370,4 +370,3 @@ def test_watch_usage_errors(cli: Any, tmp_path: Path, make_photo: Any) -> None:
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], lines
     assert not (tmp_path / "out").exists()
-

@@ -192,7 +192,9 @@ class _Watcher:
         if _within(real, self.output) or _within(real, self.compare):
             return
         for root, dirs, files in os.walk(folder):
-            dirs[:] = [d for d in dirs if not is_ignored_name(d)] if self.config.run.recursive else []
+            dirs[:] = (
+                [d for d in dirs if not is_ignored_name(d)] if self.config.run.recursive else []
+            )
             for name in files:
                 path = os.path.join(root, name)
                 if self.wanted(path):
@@ -247,6 +249,9 @@ class _Watcher:
     def process(self, items: list[PlannedFile]) -> None:
         if not items:
             return
+        for folder in (self.config.run.output_dir, self.config.run.compare_dir):
+            if folder is not None:  # again: the folder may have been deleted meanwhile
+                mark_output_folder(folder)
         plan = BatchPlan(tuple(replace(p, index=i) for i, p in enumerate(items)))
         # watch decided itself which outputs to redo: the engine must not skip them
         config = replace(self.config.run, overwrite=True)
