@@ -102,6 +102,7 @@ def cli_input(data: bytes, *args: object) -> Any:
         (["-", "a.jpg", "-o", "-"], "must be the only input"),
         (["a.jpg", "-o", "-", "--dry-run"], "--dry-run cannot be combined"),
         (["missing.jpg", "-o", "-"], "does not exist"),
+        (["a.jpg", "-o", "-", "--html", "r.html"], "--html cannot be combined"),
     ],
 )
 def test_pipe_usage_errors(

@@ -268,7 +268,9 @@ def _summary(console: Console, result: BatchResult) -> None:
     )
 
 
-def _run_pipe(inputs: list[Path], config: RunConfig, *, quiet: bool) -> NoReturn:
+def _run_pipe(
+    inputs: list[Path], config: RunConfig, *, quiet: bool, html: Path | None
+) -> NoReturn:
     """``run - -o -`` / ``run PHOTO -o -``: one photo to stdout; everything else on stderr."""
     import sys
 
@@ -287,6 +289,8 @@ def _run_pipe(inputs: list[Path], config: RunConfig, *, quiet: bool) -> NoReturn
         _fail(f"-o - (stdout) takes one photo; got {len(inputs)} inputs")
     if config.dry_run:
         _fail("--dry-run cannot be combined with -o - (stdout carries the photo)")
+    if html is not None:
+        _fail("--html cannot be combined with -o - (the page links the output file)")
     source = inputs[0]
     if stdin and sys.stdin.isatty():
         _fail("- reads a photo from stdin, which is a terminal: pipe one in (< photo.jpg)")
@@ -459,6 +463,16 @@ def run_command(
             help="Refuse inputs larger than this (decompression bombs).",
         ),
     ] = 200.0,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write a before/after page (100 % crops, per-photo numbers, run summary) to "
+            "this .html file; its images go to a FILE_files folder next to it.",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="No progress, warnings or summary; errors only.")
     ] = False,
@@ -480,7 +494,7 @@ def run_command(
         compare=compare, max_megapixels=max_megapixels, report=report,
     )  # fmt: skip
     if str(config.output_dir) == "-" or any(str(p) == "-" for p in inputs):
-        _run_pipe(inputs, config, quiet=quiet)
+        _run_pipe(inputs, config, quiet=quiet, html=html)
     if config.output_dir.exists() and not config.output_dir.is_dir():
         _fail(f"--output {config.output_dir} exists and is not a folder")
     if (
@@ -489,6 +503,13 @@ def run_command(
         and not config.compare_dir.is_dir()
     ):
         _fail(f"--compare {config.compare_dir} exists and is not a folder")
+    if html is not None:
+        from photoenhance.infer.html_report import HtmlPathError, check_html_path
+
+        try:
+            check_html_path(html, others=[report] if report is not None else [])
+        except HtmlPathError as exc:
+            _fail(str(exc))
     console = _stderr()
     progress = Progress(
         TextColumn("[bold]Enhancing"),
@@ -570,9 +591,48 @@ def run_command(
         except ImageWriteError as exc:
             _error_line(console, exc.path, f"report not written: {exc.reason}")
             code = EXIT_FAILED
+    if html is not None and not result.dry_run:
+        code = _write_html(console, result, config, html, quiet) or code
     if not quiet:
         _summary(console, result)
     raise typer.Exit(code)
+
+
+def _write_html(
+    console: Console, result: BatchResult, config: RunConfig, html: Path, quiet: bool
+) -> int:
+    """Write the ``--html`` page; returns EXIT_FAILED if it could not be written."""
+    from photoenhance.infer.html_report import write_html_report
+    from photoenhance.io import ImageWriteError
+
+    settings = {
+        "format": config.format or "same as input",
+        "quality": config.quality if config.quality is not None else "about the original's",
+        "strength": config.strength,
+        "tile": f"{config.tile} px",
+        "threads": config.threads or "auto",
+        "model file": config.model or "bundled",
+        "overwrite": "yes" if config.overwrite else "no",
+    }
+    progress = Progress(
+        TextColumn("[bold]HTML report"), BarColumn(), MofNCompleteColumn(), console=console,
+        disable=quiet or not console.is_terminal, transient=True,
+    )  # fmt: skip
+    task = progress.add_task("html", total=len(result.files))
+    try:
+        with progress:
+            page = write_html_report(
+                result.to_dict(), html, settings=settings,
+                max_megapixels=config.max_megapixels,
+                on_photo=lambda done, _total: progress.update(task, completed=done),
+            )  # fmt: skip
+    except ImageWriteError as exc:
+        _error_line(console, exc.path, f"HTML report not written: {exc.reason}")
+        return EXIT_FAILED
+    if not quiet:
+        for path, reason in page.problems:
+            _warning_line(console, path, f"not in the HTML report: {reason}")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- watch
