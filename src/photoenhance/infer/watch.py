@@ -344,6 +344,11 @@ def watch_folders(
             return False
         return state.wanted(path) or (change == watchfiles.Change.added and os.path.isdir(path))
 
+    # watchfiles.watch (documented in its docstring, 1.x): the Rust watcher keeps collecting
+    # while we process (changes are buffered between calls); rust_timeout +
+    # yield_on_timeout give an empty set every tick, so files waiting to settle are
+    # re-checked without events; stop_event ends the generator; raise_interrupt re-raises
+    # Ctrl-C (and our SIGTERM) as KeyboardInterrupt; force_polling for network shares.
     changes_iter = watchfiles.watch(
         *config.folders,
         watch_filter=keep,
