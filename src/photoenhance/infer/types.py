@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from photoenhance import __version__
-from photoenhance.infer.session import InferenceConfig, ModelInfo
+from photoenhance.infer.session import (
+    LARGE_PHOTO_PIXELS,
+    LARGE_PHOTO_TILE,
+    InferenceConfig,
+    ModelInfo,
+)
 from photoenhance.io import ImageReadError, ImageWriteError
 
 DEFAULT_TILE = 2048
@@ -116,8 +121,6 @@ class RunConfig:
 
     def settings(self) -> dict[str, Any]:
         """The settings a user chose (flags and config file), for the report: JSON-ready."""
-        from photoenhance.infer.session import LARGE_PHOTO_PIXELS, LARGE_PHOTO_TILE
-
         return {
             "output_dir": str(self.output_dir),
             "format": self.format or "same",
