@@ -17,21 +17,24 @@ from PIL import Image
 
 from _models import model_with_metadata, tiny_model
 from photoenhance import __version__
-from photoenhance.io import ImageReadError, is_complete_image
+from photoenhance.io import MARKER_NAME, ImageReadError, is_complete_image
 
 FORMAT_OF_SUFFIX = {".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".webp": "WEBP"}
 
 
 def hash_tree(root: Path) -> dict[str, str]:
+    """Hashes of the files under ``root``, but the output-folder marker at its root."""
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p != root / MARKER_NAME
     }
 
 
 def all_files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """The files under ``root``, but the output-folder marker at its root."""
+    marker = root / MARKER_NAME
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p != marker)
 
 
 def load_report(path: Path) -> dict[str, Any]:

@@ -146,7 +146,19 @@ def test_rerun_page_lists_failed_and_skipped_photos(cli: Any, copy: Path) -> Non
     assert "0 enhanced, 2 skipped, 1 failed" in text
     assert text.count('data-status="skipped"') == 2 and text.count('class="viewer"') == 2
     assert 'data-status="error"' in text and "bad.jpg" in text
-    assert len(list((copy / "report_files").iterdir())) == 2  # marker + this run's images
+    # two markers (ours, and the output-folder one walking honours) + this run's images
+    assert len(list((copy / "report_files").iterdir())) == 3
+
+
+def test_page_inside_an_input_folder_is_never_taken_as_photos(cli: Any, copy: Path) -> None:
+    r = cli("run", "in", "-o", "out", "--html", "in/page.html")
+    assert r.exit_code == 0, r.output
+    assert any((copy / "in" / "page_files").rglob("*.png"))  # the crops are there
+    r = cli("run", "in", "-o", "out2", "--report", "r.json")
+    assert r.exit_code == 0, r.output
+    written = sorted(p.name for p in (copy / "out2").iterdir() if not p.name.startswith("."))
+    assert written == ["a.jpg", "b.png"]  # no crop of the page enhanced as a photo
+    assert "photoenhance output folder" in (copy / "r.json").read_text()
 
 
 # --------------------------------------------------------------------------- headless browser

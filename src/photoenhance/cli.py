@@ -40,7 +40,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from photoenhance import __version__
 from photoenhance.config import OUTPUT_FORMATS
-from photoenhance.display import printable
+from photoenhance.display import PlainProgress, printable
 
 if TYPE_CHECKING:  # heavy imports (onnxruntime, numpy, Pillow) wait until a command runs
     from photoenhance.infer.runner import BatchResult, RunConfig
@@ -270,6 +270,74 @@ def _summary(console: Console, result: BatchResult) -> None:
     )
 
 
+def _run_pipe(
+    inputs: list[Path], config: RunConfig, *, quiet: bool, html: Path | None
+) -> NoReturn:
+    """``run - -o -`` / ``run PHOTO -o -``: one photo to stdout; everything else on stderr."""
+    import sys
+
+    from photoenhance.infer.pipe import run_pipe
+    from photoenhance.infer.runner import write_report
+    from photoenhance.infer.session import ModelLoadError
+    from photoenhance.io import ImageWriteError
+    from photoenhance.io.pipe import emit, is_stdio
+
+    stdin = any(is_stdio(p) for p in inputs)
+    if stdin and len(inputs) > 1:
+        _fail("- (a photo on stdin) must be the only input")
+    if not is_stdio(config.output_dir):
+        _fail("a photo read from stdin (-) is written to stdout: add -o -")
+    if len(inputs) != 1:
+        _fail(f"-o - (stdout) takes one photo; got {len(inputs)} inputs")
+    if config.dry_run:
+        _fail("--dry-run cannot be combined with -o - (stdout carries the photo)")
+    if html is not None:
+        _fail("--html cannot be combined with -o - (the page links the output file)")
+    source = inputs[0]
+    if stdin and sys.stdin.isatty():
+        _fail("- reads a photo from stdin, which is a terminal: pipe one in (< photo.jpg)")
+    if not stdin and not os.path.lexists(source):
+        _fail(f"{source}: does not exist")
+    if not stdin and source.is_dir():
+        _fail(f"-o - (stdout) takes one photo; {source} is a folder")
+    if sys.stdout.isatty():
+        _fail("-o - writes the photo to stdout, which is a terminal: redirect it (> out.jpg)")
+    console = _stderr()
+    try:
+        piped = run_pipe(sys.stdin.buffer if stdin else source, config)
+    except ModelLoadError as exc:
+        _fail(f"cannot load model: {exc}")
+    except KeyboardInterrupt:
+        console.print("Terminated." if _terminated else "Interrupted.")
+        raise typer.Exit(_interrupted_code()) from None
+    f = piped.result
+    code = EXIT_OK
+    if piped.data is None:
+        _error_line(console, f.input, f.error or "failed")
+        code = EXIT_FAILED
+    else:
+        if not quiet:
+            for w in f.warnings:
+                _warning_line(console, f.input, w)
+        try:
+            emit(piped.data, sys.stdout.buffer)
+        except ImageWriteError as exc:
+            _error_line(console, exc.path, exc.reason)
+            code = EXIT_FAILED
+    if config.report is not None:
+        try:
+            write_report(piped.batch, config.report)
+        except ImageWriteError as exc:
+            _error_line(console, exc.path, f"report not written: {exc.reason}")
+            code = EXIT_FAILED
+    if not quiet and code == EXIT_OK:
+        r = piped.batch
+        console.print(
+            Text(f"Done: {r.megapixels:.1f} MP in {r.seconds:.1f} s -> stdout ({len(piped.data or b'')} bytes)")
+        )
+    raise typer.Exit(code)
+
+
 _FORMAT_CHOICES = "[" + "|".join(OUTPUT_FORMATS) + "]"
 
 
@@ -281,6 +349,7 @@ _FORMAT_CHOICES = "[" + "|".join(OUTPUT_FORMATS) + "]"
         "photoenhance run IMG_0001.jpg IMG_0002.heic --format jpeg --quality 92",
         "photoenhance run photos/ --strength 0.6 --report report.json",
         "photoenhance run photos/ --dry-run",
+        "cat IMG_0001.jpg | photoenhance run - -o - > enhanced.jpg",
         "photoenhance run photos/ -o enhanced/ --html enhanced/report.html",
         "photoenhance run /shared/photos -o /shared/out --engine ray --ray-address auto",
     ),
@@ -289,7 +358,9 @@ def run_command(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="Photos and/or folders to enhance.", show_default=False, metavar="INPUT"
+            help="Photos and/or folders to enhance; - alone: one photo from stdin.",
+            show_default=False,
+            metavar="INPUT",
         ),
     ],
     output: Annotated[
@@ -298,7 +369,8 @@ def run_command(
             "-o",
             "--output",
             metavar="DIR",
-            help="Output folder (mirrors the input tree). \\[default: ./enhanced]",
+            help="Output folder (mirrors the input tree); - writes the one photo to stdout. "
+            "\\[default: ./enhanced]",
             show_default=False,
         ),
     ] = None,
@@ -484,6 +556,8 @@ def run_command(
         provider=provider, engine=engine, ray_address=ray_address, ray_actors=ray_actors,
         ray_cpus_per_actor=ray_cpus, ray_gpus_per_actor=ray_gpus,
     )  # fmt: skip
+    if str(config.output_dir) == "-" or any(str(p) == "-" for p in inputs):
+        _run_pipe(inputs, config, quiet=quiet, html=html)
     if config.output_dir.exists() and not config.output_dir.is_dir():
         _fail(f"--output {config.output_dir} exists and is not a folder")
     if (
@@ -508,10 +582,13 @@ def run_command(
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}", markup=False),
         console=console,
         disable=quiet or dry_run or not console.is_terminal,
         transient=True,
     )
+    # stderr not a terminal (cron, CI logs): plain lines instead of the bar
+    plain = None if quiet or dry_run or console.is_terminal else PlainProgress(time.perf_counter())
     task: TaskID | None = None
     started = time.perf_counter()
 
@@ -519,9 +596,18 @@ def run_command(
         nonlocal task, started
         if task is None:
             started = time.perf_counter()  # after model loading
-            task = progress.add_task("enhance", total=event.total, rate="")
-        elapsed = max(time.perf_counter() - started, 1e-6)
-        progress.update(task, completed=event.done, rate=f"{event.megapixels / elapsed:.2f} MP/s")
+            task = progress.add_task("enhance", total=event.total, rate="", current="")
+            if plain is not None:
+                plain.start = plain.last = started
+        now = time.perf_counter()
+        elapsed = max(now - started, 1e-6)
+        current = "" if event.current is None else _line(event.current.name)[:60]
+        progress.update(
+            task,
+            completed=event.done,
+            rate=f"{event.megapixels / elapsed:.2f} MP/s",
+            **({"current": current} if event.result is None else {}),
+        )
         f = event.result
         if f is None:
             return
@@ -532,6 +618,8 @@ def run_command(
                 _note_line(progress.console, f.input, f.reason)
             for w in f.warnings:
                 _warning_line(progress.console, f.input, w)
+        if plain is not None and (line := plain.line(event.done, event.total, event.megapixels, now)):
+            console.print(Text(line))
 
     try:
         with progress:
@@ -612,6 +700,211 @@ def _write_html(
         for path, reason in page.problems:
             _warning_line(console, path, f"not in the HTML report: {reason}")
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- watch
+
+
+@app.command(
+    "watch",
+    cls=_Command,
+    epilog=_examples(
+        "photoenhance watch ~/Pictures/phone-sync -o ~/Pictures/enhanced",
+        "photoenhance watch camera/ -o enhanced/ --format jpeg --settle 3",
+    ),
+)
+def watch_command(
+    folders: Annotated[
+        list[Path],
+        typer.Argument(help="Folders to watch.", show_default=False, metavar="DIR"),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="DIR",
+            help="Output folder (mirrors the watched folders). \\[default: ./enhanced]",
+            show_default=False,
+        ),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive/--no-recursive", help="Watch sub-folders too.")
+    ] = True,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar=_FORMAT_CHOICES,
+            help="Output format; same: each input's own. \\[default: same]",
+            show_default=False,
+        ),
+    ] = None,
+    quality: Annotated[
+        int | None,
+        typer.Option(
+            "--quality",
+            metavar="1-100",
+            help="JPEG/WebP quality. \\[default: about the original's]",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            metavar="FILE",
+            help="ONNX model to use. \\[default: the bundled INT8 model]",
+            show_default=False,
+        ),
+    ] = None,
+    strength: Annotated[
+        float | None,
+        typer.Option(
+            "--strength",
+            metavar="0..1",
+            help="Effect strength: 0 leaves the photo as it is. \\[default: 1.0]",
+            show_default=False,
+        ),
+    ] = None,
+    tile: Annotated[
+        int | None,
+        typer.Option(
+            "--tile",
+            metavar="PX",
+            help="Inference tile size in pixels, at least 64; photos above 24 MP use at most "
+            "1024 px tiles (bounds memory). \\[default: 2048]",
+            show_default=False,
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", metavar="N", help="Inference threads. \\[default: all cores]",
+            show_default=False,
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Redo the photos already there at start even if their outputs are up to date.",
+        ),
+    ] = False,
+    compare: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare",
+            metavar="DIR",
+            help="Write a before/after JPEG per photo to this folder.",
+            show_default=False,
+        ),
+    ] = None,
+    max_megapixels: Annotated[
+        float,
+        typer.Option(
+            "--max-megapixels",
+            metavar="MP",
+            help="Refuse inputs larger than this (decompression bombs).",
+        ),
+    ] = 200.0,
+    settle: Annotated[
+        float,
+        typer.Option(
+            "--settle",
+            metavar="SECONDS",
+            help="How long a new or changed file must stay unchanged (and decode completely) "
+            "before it is enhanced.",
+        ),
+    ] = 1.0,
+    poll: Annotated[
+        bool,
+        typer.Option(
+            "--poll", help="Poll the folders instead of OS notifications (network shares)."
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No per-photo lines or warnings; errors only.")
+    ] = False,
+) -> None:
+    """Enhance the photos in DIR, then each photo that appears or changes, until Ctrl-C or
+    SIGTERM (exit 0)."""
+    import signal
+    import threading
+
+    from photoenhance.infer.session import ModelLoadError
+    from photoenhance.infer.watch import WatchConfig, WatchEvent, watch_folders
+
+    config = _build_run_config(
+        output=output, recursive=recursive, format=format, quality=quality, model=model,
+        strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=False,
+        compare=compare, max_megapixels=max_megapixels,
+    )  # fmt: skip
+    for folder in folders:
+        if str(folder) == "-":
+            _fail("watch takes folders, not - (stdin)")
+        if not folder.is_dir():
+            _fail(f"{folder}: {'does not exist' if not os.path.lexists(folder) else 'not a folder'}")
+    if config.output_dir.exists() and not config.output_dir.is_dir():
+        _fail(f"--output {config.output_dir} exists and is not a folder")
+    try:
+        wconfig = WatchConfig(tuple(folders), config, settle=settle, force_polling=poll or None)
+    except ValueError as exc:
+        _fail(str(exc))
+    console = _stderr()
+    counts = {"ok": 0, "skipped": 0, "error": 0}
+
+    def on_event(event: WatchEvent) -> None:
+        if event.kind == "ready" and not quiet:
+            where = ", ".join(_line(f) for f in folders)
+            console.print(
+                Text(
+                    f"Watching {where} -> {_line(config.output_dir)} ({event.files} "
+                    f"photo{'' if event.files == 1 else 's'} there); Ctrl-C to stop."
+                )
+            )
+        f = event.result
+        if f is None:
+            return
+        counts[str(f.status)] = counts.get(str(f.status), 0) + 1
+        if f.status == "error":
+            _error_line(console, f.input, f.error or "failed")
+            return
+        if quiet:
+            return
+        if f.reason is not None:
+            _note_line(console, f.input, f.reason)
+        for w in f.warnings:
+            _warning_line(console, f.input, w)
+        if f.status == "ok":
+            console.print(
+                Text(f"enhanced {_line(f.input)} -> {_line(f.output or '')} ({f.seconds:.1f} s)")
+            )
+
+    def on_term(signum: int, frame: object) -> None:  # SIGTERM ends watch as Ctrl-C does
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        watch_folders(wconfig, stop=stop, on_event=on_event)
+    except ModelLoadError as exc:
+        _fail(f"cannot load model: {exc}")
+    except ValueError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not quiet:
+        console.print(
+            Text(
+                f"Stopped: {counts['ok']} enhanced, {counts['skipped']} skipped, "
+                f"{counts['error']} failed."
+            )
+        )
+    raise typer.Exit(EXIT_OK)
 
 
 # --------------------------------------------------------------------------- info

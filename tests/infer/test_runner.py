@@ -177,8 +177,13 @@ def test_run_batch_results_and_progress(photos: Path, tmp_path: Path, enhancer: 
     assert (res.ok, res.skipped, res.failed) == (6, 0, 0)
     assert res.megapixels == pytest.approx(6 * 64 * 48 / 1e6)
     assert res.megapixels_per_second > 0
-    assert [e.done for e in events] == list(range(7))
+    finished = [e for e in events if e.current is None]
+    assert [e.done for e in finished] == list(range(7))
     assert {e.total for e in events} == {6}
+    # and before each photo is enhanced, an event names it (the bar's current file)
+    current = [e for e in events if e.current is not None]
+    assert sorted(e.current.name for e in current) == [f"p{i}.png" for i in range(6)]
+    assert all(e.result is None for e in current)
     assert events[-1].megapixels == pytest.approx(res.megapixels)
     assert res.to_dict()["summary"]["ok"] == 6
 

@@ -70,7 +70,13 @@ from PIL import Image
 
 from photoenhance import harm
 from photoenhance.display import printable
-from photoenhance.io import ImageReadError, ImageWriteError, atomic_write, read_image
+from photoenhance.io import (
+    ImageReadError,
+    ImageWriteError,
+    atomic_write,
+    mark_output_folder,
+    read_image,
+)
 
 HTML_MARKER = b"<!DOCTYPE html>\n<!-- photoenhance html report: replaced by the next run -->\n"
 """How a page written by :func:`write_html_report` begins (the file it may replace)."""
@@ -960,6 +966,9 @@ def write_html_report(
     marker = assets / ASSETS_MARKER
     if not marker.is_file():
         atomic_write(marker, lambda fh: fh.write(b"images of a photoenhance HTML report\n"))
+    # also an output-folder marker, so that walking never takes the crops for photos
+    # (a page written inside an input folder); a user's file of that name is kept
+    mark_output_folder(assets)
     rel = f"{assets.name}/{run_id}"
     entries = _entries(report)
     photos: list[PhotoView] = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
+from pathlib import Path
 
 from photoenhance.infer.photo import PhotoInFlight, decode_photo, enhance_photo, write_photo
 from photoenhance.infer.session import Enhancer
@@ -78,6 +79,16 @@ class _Pipeline:
             for _ in range(self.weights.pop(index, 1)):
                 self.slots.release()
 
+    def started(self, path: Path) -> None:
+        """Tell ``on_progress`` which photo is being enhanced now (``current``)."""
+        if self.on_progress is None:
+            return
+        with self.lock:
+            event = BatchProgress(
+                len(self.results), len(self.plan.files), self.megapixels, None, path
+            )
+            self.on_progress(event)
+
     def _weight(self, item: PlannedFile) -> int:
         if item.skip is not None or item.error is not None:
             return 1  # never opened (a FIFO would block)
@@ -130,6 +141,7 @@ class _Pipeline:
                 if isinstance(photo, FileResult):
                     self.finish(photo, index, release=True)
                     continue
+                self.started(photo.item.input)
                 failed = enhance_photo(photo, self.enhancer, self.config)
                 if failed is not None:
                     self.finish(failed, index, release=True)
@@ -151,6 +163,8 @@ def run_local(
 ) -> dict[int, FileResult]:
     """Process every photo of ``plan`` in this process; results by ``PlannedFile.index``.
 
-    ``on_progress`` is called (from a worker thread) after each photo finishes.
+    ``on_progress`` is called (from a worker thread) after each photo finishes, and
+    (from the calling thread, with ``result=None``) when a photo's enhancing starts:
+    ``current`` names it.
     """
     return _Pipeline(plan, config, enhancer, on_progress).run()

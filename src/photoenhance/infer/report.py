@@ -2,11 +2,15 @@
 
 :func:`write_report` writes :meth:`BatchResult.to_dict` atomically; :func:`is_report`
 recognises a file it wrote (the only kind of existing file a report may replace).
+The report records every setting of the run (``settings``: format, quality, strength,
+tile, threads, overwrite, recursive, max megapixels, the model's path and SHA-256, the
+onnxruntime provider; see :meth:`RunConfig.settings`).
 No torch here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -54,6 +58,19 @@ def write_report(result: BatchResult, path: Path) -> None:
         fh.write(data)
 
     atomic_write(path, _write)
+
+
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 (hex) of the file at ``path`` - the model, for the report - or None if it
+    cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
 
 
 def runtime_versions() -> dict[str, str]:

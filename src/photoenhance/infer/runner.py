@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from photoenhance.infer.local import SLOT_MEGAPIXELS, run_local
@@ -46,7 +47,7 @@ from photoenhance.infer.naming import (
 from photoenhance.infer.photo import process_photo
 from photoenhance.infer.providers import ProviderUnavailableError
 from photoenhance.infer.ray_engine import EngineError, EngineUnavailableError, run_ray
-from photoenhance.infer.report import runtime_versions, write_report
+from photoenhance.infer.report import file_sha256, runtime_versions, write_report
 from photoenhance.infer.session import Enhancer, ModelInfo, bundled_model_path, read_model_info
 from photoenhance.infer.types import (
     DEFAULT_MAX_MEGAPIXELS,
@@ -64,7 +65,7 @@ from photoenhance.infer.types import (
     RunConfig,
     Status,
 )
-from photoenhance.io import clean_stale_temps, is_complete_image
+from photoenhance.io import clean_stale_temps, is_complete_image, mark_output_folder
 
 __all__ = [
     "COMPARE_SUFFIX",
@@ -151,13 +152,15 @@ def run_batch(
                     FileResult(item.input, item.output, Status.PLANNED, compare=item.compare)
                 )
         return BatchResult(
-            tuple(results), time.perf_counter() - start, config.output_dir, True, info, None
-        )
+            tuple(results), time.perf_counter() - start, config.output_dir, True, info, None,
+            config, file_sha256(info.path),
+        )  # fmt: skip
     if config.engine == "ray":
         if enhancer is not None:
             raise ValueError("engine 'ray' loads the model in its workers; pass no enhancer")
         info = _model_info_for_dry_run(config)  # a bad model fails here, before Ray starts
         _clean_temps(config)
+        plan = _mark_output_folders(plan, config)
         if on_progress is not None:
             on_progress(BatchProgress(0, len(plan.files), 0.0))
         try:
@@ -166,10 +169,14 @@ def run_batch(
             _clean_temps(config)  # temporaries of workers killed on this machine
         files = tuple(run.results[p.index] for p in plan.files)
         seconds = time.perf_counter() - start
-        return BatchResult(files, seconds, config.output_dir, False, info, run.provider)
+        return BatchResult(
+            files, seconds, config.output_dir, False, info, run.provider,
+            config, file_sha256(info.path),
+        )  # fmt: skip
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
     _clean_temps(config)
+    plan = _mark_output_folders(plan, config)
     if on_progress is not None:
         on_progress(BatchProgress(0, len(plan.files), 0.0))
     done = run_local(plan, config, enhancer, on_progress)
@@ -181,6 +188,8 @@ def run_batch(
         False,
         enhancer.info,
         enhancer.provider,
+        config,
+        file_sha256(enhancer.info.path),
     )
 
 
@@ -188,5 +197,23 @@ def _clean_temps(config: RunConfig) -> None:
     for folder in (config.output_dir, config.compare_dir):
         if folder is not None and folder.is_dir():
             clean_stale_temps(folder)
+
+
+def _mark_output_folders(plan: BatchPlan, config: RunConfig) -> BatchPlan:
+    """Create the output (and compare) folder and mark it as photoenhance output
+    (:mod:`photoenhance.io.marker`) when the batch has a photo to write; a folder that
+    cannot be marked is a warning of the first such photo (a folder that cannot be
+    created is each photo's error, later)."""
+    first = next((p for p in plan.files if p.output is not None and p.error is None), None)
+    if first is None:
+        return plan
+    notes: list[str] = []
+    for folder in (config.output_dir, config.compare_dir):
+        if folder is not None and (why := mark_output_folder(folder)) is not None:
+            notes.append(f"{folder}: {why}")
+    if not notes:
+        return plan
+    marked = replace(first, warnings=(*first.warnings, *notes))
+    return BatchPlan(tuple(marked if p is first else p for p in plan.files))
 
 

@@ -16,7 +16,12 @@ from typing import Any
 
 from photoenhance import __version__
 from photoenhance.infer.providers import PROVIDER_NAMES
-from photoenhance.infer.session import InferenceConfig, ModelInfo
+from photoenhance.infer.session import (
+    LARGE_PHOTO_PIXELS,
+    LARGE_PHOTO_TILE,
+    InferenceConfig,
+    ModelInfo,
+)
 from photoenhance.io import ImageReadError, ImageWriteError
 
 DEFAULT_TILE = 2048
@@ -149,6 +154,26 @@ class RunConfig:
             if value is not None and not (value >= 0 and math.isfinite(value)):
                 raise ValueError(f"{flag} must be a number >= 0, got {value}")
 
+    def settings(self) -> dict[str, Any]:
+        """The settings a user chose (flags and config file), for the report: JSON-ready."""
+        return {
+            "output_dir": str(self.output_dir),
+            "format": self.format or "same",
+            "quality": self.quality if self.quality is not None else "auto",
+            "strength": self.strength,
+            "tile": self.tile,
+            "tile_above_megapixels": {
+                "megapixels": LARGE_PHOTO_PIXELS / 1e6,
+                "tile": min(self.tile, LARGE_PHOTO_TILE),
+            },
+            "threads": self.threads if self.threads is not None else "auto",
+            "overwrite": self.overwrite,
+            "recursive": self.recursive,
+            "max_megapixels": self.max_megapixels,
+            "compare_dir": None if self.compare_dir is None else str(self.compare_dir),
+            "software": self.software,
+        }
+
     def inference_config(self) -> InferenceConfig:
         """The :class:`InferenceConfig` for this run."""
         return InferenceConfig(
@@ -241,6 +266,8 @@ class BatchResult:
     dry_run: bool = False
     model: ModelInfo | None = None
     provider: str | None = None
+    config: RunConfig | None = None
+    model_sha256: str | None = None
 
     def _count(self, status: Status) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -284,6 +311,15 @@ class BatchResult:
                 "size": self.model.model_size,
                 "precision": self.model.precision,
                 "version": self.model.version,
+                "sha256": self.model_sha256,
+            }
+        settings = None
+        if self.config is not None:
+            settings = {
+                **self.config.settings(),
+                "model": None if self.model is None else str(self.model.path),
+                "model_sha256": self.model_sha256,
+                "provider": self.provider,
             }
         return {
             "photoenhance": __version__,
@@ -291,6 +327,7 @@ class BatchResult:
             "output_dir": str(self.output_dir),
             "model": model,
             "provider": self.provider,
+            "settings": settings,
             "files": [f.to_dict() for f in self.files],
             "summary": {
                 "total": len(self.files),
@@ -307,12 +344,14 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class BatchProgress:
-    """Progress report: ``done`` of ``total`` inputs finished; ``result`` is the latest."""
+    """Progress report: ``done`` of ``total`` inputs finished; ``result`` is the latest
+    (None in an event that only says which photo is being enhanced now: ``current``)."""
 
     done: int
     total: int
     megapixels: float
     result: FileResult | None = None
+    current: Path | None = None
 
 
 ProgressCallback = Callable[[BatchProgress], None]
