@@ -95,6 +95,15 @@ def broadcast_module(module: torch.nn.Module) -> None:
             dist.broadcast(t, src=0)
 
 
+def broadcast_object(obj: Any) -> Any:
+    """Rank 0's ``obj`` (picklable; tensors included) on every rank."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def gather_lines(lines: list[str]) -> list[str]:
     """The union (first-seen order) of every rank's ``lines``, on every rank."""
     if not (dist.is_available() and dist.is_initialized()):

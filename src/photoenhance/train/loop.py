@@ -465,9 +465,18 @@ def train(
     history: list[dict[str, Any]] = []
     best: dict[str, dict[str, Any]] = {}  # phase -> {"step", "psnr", "ssim", "state"}
 
-    if cfg.resume and last.is_file():
+    ckpt: dict[str, Any] | None = None
+    if cfg.resume:
+        # rank 0 reads OUT/last.pt and sends it to the other ranks (other nodes need not
+        # see OUT); one process: read directly
+        if main and last.is_file():
+            try:
+                ckpt = load_checkpoint(last)
+            except CheckpointError as exc:
+                raise TrainError(str(exc)) from exc
+        ckpt = distributed.broadcast_object(ckpt)
+    if ckpt is not None:
         try:
-            ckpt = load_checkpoint(last)
             net = model_from_checkpoint(ckpt, path=last)
         except CheckpointError as exc:
             raise TrainError(str(exc)) from exc
@@ -488,7 +497,7 @@ def train(
     model: torch.nn.Module = _wrap_ddp(net, info, device, phase)
     opt = _optimizer(net, cfg)
     ema = WeightEMA(net, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    if cfg.resume and last.is_file():
+    if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
         if ema is not None and "ema" in ckpt:
             ema = WeightEMA(net, cfg.ema_decay, ckpt["ema"], int(ckpt["ema_updates"]))
