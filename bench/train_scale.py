@@ -61,6 +61,7 @@ def child(spec: dict) -> None:
         warmup=10, device=spec["device"], seed=0, threads=spec.get("threads"),
         stream=spec["stream"], workers=spec["workers"], bf16=spec.get("bf16", True),
         val_limit=spec.get("val_limit"),
+        val_pairs=Path(spec["val_pairs"]) if spec.get("val_pairs") else None,
     )
     times: dict[int, float] = {}
     train_processes(cfg, spec["nproc"], on_event=lambda e: times.__setitem__(e.step, time.perf_counter()))
@@ -170,8 +171,10 @@ def cpu_bench(args: argparse.Namespace, tmp: Path) -> list[dict]:
     t = time.perf_counter()
     big = make_set(dped, tmp / "set20k", args.count)
     print(f"made {args.count} pairs in {time.perf_counter() - t:.0f} s", flush=True)
+    # one fixed validation set for every configuration (the DPED pairs): the runs compare
+    # training, not the size of a held-out split
     common = {"steps": args.steps, "qat_steps": args.qat_steps, "batch": args.batch,
-              "device": "cpu", "warm": 10}
+              "device": "cpu", "warm": 10, "val_pairs": str(dped)}
     cores = os.cpu_count() or 1
     configs = [
         ("DPED 200, in memory, 1 process", dped, False, 1, 0, cores),
@@ -271,7 +274,8 @@ def main() -> None:
                 f"processes: 1 thread each. Stream: 2 DataLoader workers (1 per process with "
                 f"2 processes), 256 MiB cache each. Peak RSS: sum over the process tree "
                 f"(ranks + workers; shared pages counted per process) and the largest process. "
-                f"The {args.count}-pair set is made from the DPED pairs for the run and deleted. "
+                f"The {args.count}-pair set is made from the DPED pairs for the run and deleted; "
+                f"validation: the 200 DPED pairs (`--val-pairs`) in every configuration. "
                 f"Whole benchmark {info['seconds']:.0f} s; 1-minute load average "
                 f"{load[0]:.1f} at the start, {load[1]:.1f} at the end ({os.cpu_count()} cores: "
                 f"above that, other work shared the CPU and the rates are low and noisy)."
