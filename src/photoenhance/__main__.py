@@ -2,4 +2,5 @@
 
 from photoenhance.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned DDP rank re-imports the main module
+    main()

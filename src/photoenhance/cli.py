@@ -1011,6 +1011,8 @@ def info_command(
         "photoenhance train --pairs dped/iphone --out my-model",
         "photoenhance train --pairs pairs/ --synthetic photos/ --synthetic-fraction 0.3",
         "photoenhance train --pairs pairs/ --out my-model --resume",
+        "photoenhance train --pairs dped/ --out big --stream --nproc 4 --device cuda",
+        "torchrun --nnodes 2 --nproc_per_node 8 -m photoenhance train --pairs dped/ --stream",
         "photoenhance run photos/ --model my-model/model.onnx",
     ),
 )
@@ -1180,10 +1182,28 @@ def train_command(
         ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue OUT/last.pt exactly.")] = False,
+    nproc: Annotated[
+        int, typer.Option("--nproc", metavar="N", help="Data-parallel processes on this machine (torch DDP; "
+                          "one per GPU with --device cuda). Under torchrun, leave it at 1.")
+    ] = 1,
+    stream: Annotated[
+        bool, typer.Option("--stream/--in-memory", help="Read pairs lazily in DataLoader workers "
+                           "(large sets; always on with several processes).")
+    ] = False,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", help="DataLoader workers per process (--stream).")] = 2,
+    cache_mb: Annotated[
+        int, typer.Option("--cache-mb", metavar="MIB", help="Decoded-image cache per worker, MiB (--stream).")
+    ] = 256,
+    val_limit: Annotated[
+        int | None, typer.Option("--val-limit", metavar="N", help="Validation pairs kept with --stream (default 500).")
+    ] = None,
+    bf16: Annotated[
+        bool, typer.Option("--bf16/--no-bf16", help="CUDA: bf16 autocast in the FP32 phase.")
+    ] = True,
 ) -> None:
     """Fine-tune with quantization-aware training and export a new INT8 model."""
     try:
-        from photoenhance.train.loop import StepEvent, TrainConfig, TrainError, train
+        from photoenhance.train.loop import StepEvent, TrainConfig, TrainError, train_processes
     except ImportError:
         _fail("training needs torch: pip install 'photoenhance[train]'")
     if pairs is None and synthetic is None:
@@ -1205,7 +1225,14 @@ def train_command(
         batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr, qat_target=qat_target,
         eval_every=eval_every,
         checkpoint_every=checkpoint_every, device=device, seed=seed, threads=threads, resume=resume,
+        stream=stream, workers=workers, cache_mb=cache_mb, val_limit=val_limit, bf16=bf16,
     )
+    if os.environ.get("RANK", "0") != "0":  # a torchrun rank other than 0: rank 0 reports
+        try:
+            train_processes(cfg, nproc)
+        except TrainError as exc:
+            _fail(str(exc))
+        return
     console = _stderr()
     progress = Progress(
         TextColumn("{task.description}"),
@@ -1228,7 +1255,7 @@ def train_command(
 
     try:
         with progress:
-            result = train(cfg, on_event=on_event)
+            result = train_processes(cfg, nproc, on_event=on_event)
     except TrainError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

@@ -6,13 +6,27 @@ atomically every ``checkpoint_every`` steps; ``resume=True`` continues exactly a
 kill. The best state of each phase (by validation PSNR, evaluated every ``eval_every``
 steps) is kept: the QAT phase starts from the best FP32 weights (early stopping — small
 data overfits), and the exported model is the best QAT state.
+
+At scale (``stream=True``, always on in a distributed run) the training pairs are not
+decoded up front: DataLoader workers read them lazily (:mod:`photoenhance.train.stream`),
+and the batch of a step is a function of the step alone. Distributed (``WORLD_SIZE`` > 1,
+set by torchrun or by ``--nproc``, see :mod:`photoenhance.train.distributed`): the model
+is wrapped in ``DistributedDataParallel`` (gradients averaged over the ranks; each rank
+trains on its own shard of the pairs, ``batch_size`` pairs per rank and step); rank 0
+alone validates, keeps the best states, checkpoints, exports and writes the report, and
+broadcasts the best FP32 weights to every rank when QAT starts; calibration ranges are
+all-reduced (:func:`photoenhance.quant.qat.sync_observers`). On CUDA the FP32 phase runs
+under bf16 autocast (the loss in float32; QAT and its fake quantization in float32).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import inspect
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -25,12 +39,13 @@ import torch
 from photoenhance.bundled import bundled_file
 from photoenhance.data.degrade import DEFAULT_DEGRADE_CONFIG
 from photoenhance.data.pairs import PairDataError, find_pairs, read_flags, split_pairs
-from photoenhance.data.synthetic import SyntheticPairSource
+from photoenhance.data.synthetic import SyntheticPairSource, list_photos
 from photoenhance.metrics import psnr, ssim
-from photoenhance.model.fake_quant import quant_mode, set_quant_mode
+from photoenhance.model.fake_quant import ActQuant, quant_mode, set_quant_mode
 from photoenhance.model.net import SIZES, EnhanceNet, create_model
 from photoenhance.quant.export import export_onnx
 from photoenhance.quant.qat import calibrate
+from photoenhance.train import distributed
 from photoenhance.train.batches import (
     DETAIL_DEGRADE_CONFIG,
     BatchSampler,
@@ -48,9 +63,18 @@ from photoenhance.train.checkpoint import (
 )
 from photoenhance.train.losses import LOSSES, training_loss
 from photoenhance.train.plot import plot_curves
+from photoenhance.train.stream import (
+    CALIB_STREAM,
+    TRAIN_STREAM,
+    PatchStream,
+    StreamBatches,
+    StreamSpec,
+    make_loader,
+)
 
 BUNDLED_CHECKPOINT = "photoenhance-small.pt"
 SYNTHETIC_VAL_COUNT = 48
+STREAM_VAL_LIMIT = 500  # validation pairs kept in memory in stream mode (default)
 
 
 class TrainError(ValueError):
@@ -101,7 +125,16 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None
     resume: bool = False
-    stop_after: int | None = None  # stop (as if killed) after this global step; for tests
+    # stop (as if killed) after this global step; for tests. In stream mode no checkpoint
+    # is written at the stop (a real kill: the steps since the last checkpoint are redone)
+    stop_after: int | None = None
+    # -- scale: streaming data, distributed runs, GPU ------------------------------------
+    stream: bool = False  # read pairs lazily in DataLoader workers (on with several ranks)
+    workers: int = 2  # DataLoader worker processes per rank (stream mode)
+    cache_mb: int = 256  # LRU cache of decoded pairs/photos per worker (stream mode)
+    val_limit: int | None = None  # stream mode: validation pairs kept (None: STREAM_VAL_LIMIT)
+    bf16: bool = True  # CUDA only: bf16 autocast in the FP32 phase
+    dist_timeout: float = 1800.0  # seconds a rank waits in a collective before failing
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -192,14 +225,20 @@ def _initial_model(cfg: TrainConfig) -> EnhanceNet:
 
 @dataclass
 class _Data:
-    sampler: BatchSampler
+    sampler: BatchSampler | None  # in-memory batches (None in stream mode)
     val: LoadedPairs
     summary: dict[str, Any]
+    spec: StreamSpec | None = None  # stream mode: what the DataLoader workers read
 
 
-def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
+def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = False,
+                  main: bool = True) -> _Data:
+    """The training data and the validation set. ``stream``: the training pairs stay file
+    paths (a :class:`StreamSpec`) and at most ``val_limit`` validation pairs are decoded,
+    on the ``main`` rank only (the others keep their names: rank 0 alone validates)."""
     summary: dict[str, Any] = {}
     train_pairs: LoadedPairs | None = None
+    train_list: tuple = ()
     val: LoadedPairs | None = None
     problems: list[str] = []
     if cfg.pairs is not None:
@@ -221,16 +260,32 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
             tr, va = split_pairs(pairset.pairs, cfg.val_fraction, cfg.split_seed)
         else:
             tr, va = pairset.pairs, ()
-        train_pairs = load_pairs(tr, resize_target=cfg.resize_target)
-        val = load_pairs(va, resize_target=cfg.resize_target)
-        problems += list(train_pairs.problems) + list(val.problems)
-        if not train_pairs.names:
-            raise TrainError(f"{cfg.pairs}: no usable training pair ({len(problems)} problems)")
+        if stream:
+            if not tr:
+                raise TrainError(f"{cfg.pairs}: no training pair")
+            train_list = tuple(tr)
+            limit = cfg.val_limit if cfg.val_limit is not None else STREAM_VAL_LIMIT
+            if len(va) > limit:
+                summary["val_pairs_held_out"] = len(va)  # held out, only `limit` validated
+                va = va[:limit]
+            if main:
+                val = load_pairs(va, resize_target=cfg.resize_target)
+            else:  # names only: rank 0 alone validates
+                val = LoadedPairs(tuple(p.name for p in va), (), (), ())
+            problems += list(val.problems)
+            n_train = len(tr)
+        else:
+            train_pairs = load_pairs(tr, resize_target=cfg.resize_target)
+            val = load_pairs(va, resize_target=cfg.resize_target)
+            problems += list(train_pairs.problems) + list(val.problems)
+            if not train_pairs.names:
+                raise TrainError(f"{cfg.pairs}: no usable training pair ({len(problems)} problems)")
+            n_train = len(train_pairs.names)
         summary.update(
             pairs_root=str(cfg.pairs),
             layout=pairset.layout,
             excluded_flagged=sorted(exclude, key=lambda s: (len(s), s)),
-            train_pairs=len(train_pairs.names),
+            train_pairs=n_train,
             val_pairs=list(val.names),
         )
     synthetic = None
@@ -246,14 +301,15 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
         except (FileNotFoundError, ValueError) as exc:
             raise TrainError(f"{cfg.synthetic}: {exc}") from exc
         summary.update(synthetic_root=str(cfg.synthetic), synthetic_photos=len(synthetic.photos))
-    if train_pairs is None and synthetic is None:
+    if train_pairs is None and not train_list and synthetic is None:
         raise TrainError("no training data: give --pairs and/or --synthetic")
     if val is None or not val.names:
         if synthetic is None:
             raise TrainError("no validation data: give --val-pairs or a --val-fraction > 0")
         # a fixed synthetic validation set (own seed: independent of the training stream)
         vsrc = SyntheticPairSource(
-            synthetic.photos, cfg.patch_size, np.random.default_rng(cfg.split_seed + 1234), cfg=degrade
+            synthetic.photos, cfg.patch_size, np.random.default_rng(cfg.split_seed + 1234), cfg=degrade,
+            **({"cache_bytes": cfg.cache_mb << 20} if stream else {}),
         )
         samples = [vsrc.sample() for _ in range(SYNTHETIC_VAL_COUNT)]
         val = LoadedPairs(
@@ -267,6 +323,26 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator) -> _Data:
         summary["validation"] = f"{len(val.names)} real pairs"
     identity = None
     id_root = cfg.identity_photos if cfg.identity_photos is not None else cfg.synthetic
+    if stream:
+        id_photos: tuple[Path, ...] = ()
+        if cfg.identity_fraction > 0 and id_root is not None:
+            try:
+                id_photos = list_photos(id_root)
+            except FileNotFoundError as exc:
+                raise TrainError(f"{id_root}: {exc}") from exc
+            summary.update(identity_photos=str(id_root), identity_photo_count=len(id_photos))
+        summary["problems"] = problems
+        try:
+            spec = StreamSpec(
+                train_list, cfg.patch_size,
+                photos=synthetic.photos if synthetic is not None else (),
+                synthetic_fraction=cfg.synthetic_fraction, identity_fraction=cfg.identity_fraction,
+                identity_photos=id_photos, degrade=degrade, resize_target=cfg.resize_target,
+                cache_bytes=cfg.cache_mb << 20,
+            )
+        except ValueError as exc:
+            raise TrainError(f"--identity-share: {exc}") from exc
+        return _Data(None, val, summary, spec)
     if cfg.identity_fraction > 0 and id_root is not None:
         if synthetic is not None and id_root == cfg.synthetic:
             identity = synthetic  # the same photos: one decoded-photo cache, not two
@@ -358,7 +434,17 @@ def train(
         raise TrainError(f"--loss must be one of {', '.join(LOSSES)}")
     if cfg.batch_size < 1 or cfg.patch_size < 16:
         raise TrainError("--batch-size must be >= 1 and --patch-size >= 16")
-    device = _device(cfg.device)
+    if cfg.workers < 0 or cfg.cache_mb < 0:
+        raise TrainError("--workers and --cache-mb must be >= 0")
+    try:
+        info, dist_device = distributed.init(cfg.device, cfg.dist_timeout)
+    except ValueError as exc:
+        raise TrainError(str(exc)) from exc
+    device = dist_device if dist_device is not None else _device(cfg.device)
+    stream = cfg.stream or info.distributed
+    main = info.is_main
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed patch shapes: let cuDNN pick kernels
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
@@ -367,20 +453,37 @@ def train(
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    data = _prepare_data(cfg, rng)
+    data = _prepare_data(cfg, rng, stream=stream, main=main)
+    runtime = {"world_size": info.world_size, "backend": info.backend, "device": str(device),
+               "stream": stream, **({"workers": cfg.workers, "cache_mb": cfg.cache_mb} if stream else {})}
     net = _initial_model(cfg)
     total = cfg.steps + cfg.qat_steps
     step, phase = 0, "fp32"
     history: list[dict[str, Any]] = []
     best: dict[str, dict[str, Any]] = {}  # phase -> {"step", "psnr", "ssim", "state"}
 
-    if cfg.resume and last.is_file():
+    ckpt: dict[str, Any] | None = None
+    if cfg.resume:
+        # rank 0 reads OUT/last.pt and sends it to the other ranks (other nodes need not
+        # see OUT); one process: read directly
+        if main and last.is_file():
+            try:
+                ckpt = load_checkpoint(last)
+            except CheckpointError as exc:
+                raise TrainError(str(exc)) from exc
+        ckpt = distributed.broadcast_object(ckpt)
+    if ckpt is not None:
         try:
-            ckpt = load_checkpoint(last)
             net = model_from_checkpoint(ckpt, path=last)
         except CheckpointError as exc:
             raise TrainError(str(exc)) from exc
         step, phase = int(ckpt["step"]), str(ckpt["phase"])
+        was = (int(ckpt.get("world_size", 1)), bool(ckpt.get("stream", False)))
+        if was != (info.world_size, stream):
+            raise TrainError(
+                f"{last}: written by a run with {was[0]} process(es), stream={was[1]}; resume it "
+                f"the same way (now {info.world_size}, stream={stream})"
+            )
         history = list(ckpt["history"])
         best = dict(ckpt["best"])
         set_rng_state(rng, ckpt["np_rng"])
@@ -388,9 +491,10 @@ def train(
     # channels-last is ~1.7x faster for these narrow convs on CPU (oneDNN)
     net.to(device, memory_format=torch.channels_last).train()
     set_quant_mode(net, "quant" if phase == "qat" else "float")
+    model: torch.nn.Module = _wrap_ddp(net, info, device, phase)
     opt = _optimizer(net, cfg)
     ema = WeightEMA(net, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    if cfg.resume and last.is_file():
+    if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
         if ema is not None and "ema" in ckpt:
             ema = WeightEMA(net, cfg.ema_decay, ckpt["ema"], int(ckpt["ema_updates"]))
@@ -409,6 +513,8 @@ def train(
                 "best": best,
                 "np_rng": rng_state(rng),
                 "torch_rng": torch.get_rng_state(),
+                "world_size": info.world_size,
+                "stream": stream,
                 **({"ema": ema.cpu_state(), "ema_updates": ema.updates} if ema is not None else {}),
                 "train_config": json.dumps(cfg.to_json()),
             },
@@ -447,9 +553,9 @@ def train(
     teacher: EnhanceNet | None = None
     teacher_val: list[np.ndarray] | None = None  # the teacher's outputs on the validation inputs
 
-    def make_teacher() -> EnhanceNet:
+    def make_teacher(from_best: bool = True) -> EnhanceNet:
         t = copy.deepcopy(net).eval()
-        if "fp32" in best:
+        if from_best and "fp32" in best:
             t.load_state_dict(best["fp32"]["state"])
         set_quant_mode(t, "float")
         for p_ in t.parameters():
@@ -458,33 +564,64 @@ def train(
 
     if phase == "qat" and use_teacher:
         teacher = make_teacher()
+    pin = device.type == "cuda"
+    batches: Any = None  # stream mode: the DataLoader iterator of the current phase
+    stream_problems: list[str] = []
+
+    def stream_loader(start: int, stop: int, kind: int) -> Any:
+        assert data.spec is not None
+        sampler = StreamBatches(data.spec.size, cfg.batch_size, start, stop, seed=cfg.seed,
+                                rank=info.rank, world_size=info.world_size, stream=kind)
+        return make_loader(PatchStream(data.spec), sampler, cfg.workers, pin_memory=pin)
+
+    def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+        nonlocal batches
+        if data.sampler is not None:
+            return data.sampler.sample(cfg.batch_size)
+        if batches is None:
+            batches = iter(stream_loader(step, cfg.steps if phase == "fp32" else total, TRAIN_STREAM))
+        x_, y_, problems_ = next(batches)
+        stream_problems.extend(problems_)
+        return x_, y_
+
+    def calibration_batches() -> Any:
+        if data.sampler is not None:
+            return (data.sampler.sample(cfg.batch_size)[:1] for _ in range(cfg.calib_batches))
+        return ((x_.to(device, memory_format=torch.channels_last),)
+                for x_, _, _ in stream_loader(0, cfg.calib_batches, CALIB_STREAM))
+
     val_psnr: float | None = None
     while step < total:
         if phase == "fp32" and step >= cfg.steps:
             # QAT starts from the best FP32 weights (early stopping on the validation split)
             if "fp32" in best:
                 net.load_state_dict(best["fp32"]["state"])
+            distributed.broadcast_module(net)  # rank 0 alone knows the best state
             if use_teacher:
-                teacher, teacher_val = make_teacher(), None
-            calibrate(net, (data.sampler.sample(cfg.batch_size)[:1] for _ in range(cfg.calib_batches)))
+                teacher, teacher_val = make_teacher(from_best=False), None  # net is the best
+            calibrate(net, calibration_batches())
             phase = "qat"
+            batches = None
+            model = _wrap_ddp(net, info, device, phase)
             opt = _optimizer(net, cfg)
             ema = WeightEMA(net, cfg.ema_decay) if cfg.ema_decay > 0 else None
-            validate()  # QAT-INT8 quality right after calibration (PTQ-like starting point)
+            if main:
+                validate()  # QAT-INT8 quality right after calibration (PTQ-like starting point)
         in_qat = phase == "qat"
         local = step - cfg.steps if in_qat else step
         n_phase = cfg.qat_steps if in_qat else cfg.steps
         lr = lr_at(local, n_phase, cfg.qat_lr if in_qat else cfg.lr, 0 if in_qat else cfg.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = data.sampler.sample(cfg.batch_size)
-        x = x.to(device, memory_format=torch.channels_last)
-        y = y.to(device)
+        x, y = next_batch()
+        x = x.to(device, memory_format=torch.channels_last, non_blocking=pin)
+        y = y.to(device, non_blocking=pin)
         if teacher is not None and in_qat:
             with torch.no_grad():
                 y = teacher(x).clamp(0, 1).contiguous()
-        pred = net(x)
-        loss, parts = training_loss(cfg.loss, pred, y, cfg.chroma_weight)
+        with _autocast(device, cfg.bf16 and not in_qat):
+            pred = model(x)
+        loss, parts = training_loss(cfg.loss, pred.float(), y, cfg.chroma_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -494,21 +631,112 @@ def train(
         step += 1
         history.append({"step": step, "phase": phase, "loss": loss.item(), "lr": lr, **parts})
         end_of_phase = step == cfg.steps or step == total
-        if step % cfg.eval_every == 0 or end_of_phase:
+        if main and (step % cfg.eval_every == 0 or end_of_phase):
             val_psnr = validate()
-        if step % cfg.checkpoint_every == 0 or end_of_phase:
+        if main and (step % cfg.checkpoint_every == 0 or end_of_phase):
             checkpoint()
-        if on_event is not None:
+        if on_event is not None and main:
             bp = best.get(phase, {}).get("psnr")
             on_event(StepEvent(step, total, phase, loss.item(), val_psnr, bp))
         if cfg.stop_after is not None and step >= cfg.stop_after and step < total:
-            checkpoint()
+            if main and not stream:
+                checkpoint()
+            batches = None
+            _leave(info)
             return TrainResult(out, step, False, _point(best, "fp32"), _point(best, "qat"),
                                time.perf_counter() - t_start, data.summary)
 
-    _finish(cfg, net, best, history, data, out, time.perf_counter() - t_start)
+    batches = None  # shuts the DataLoader workers down
+    if stream:
+        data.summary["problems"] = list(data.summary["problems"]) + [
+            m for m in distributed.gather_lines(stream_problems) if m not in data.summary["problems"]
+        ]
+    if main:
+        _finish(cfg, net, best, history, data, out, time.perf_counter() - t_start, runtime)
+    _leave(info)
     return TrainResult(out, step, True, _point(best, "fp32"), _point(best, "qat"),
                        time.perf_counter() - t_start, data.summary)
+
+
+def train_processes(cfg: TrainConfig, nproc: int,
+                    on_event: Callable[[StepEvent], None] | None = None) -> TrainResult:
+    """``train(cfg)`` in ``nproc`` DDP processes on this machine (``--nproc``): the result
+    and progress events of rank 0; ``nproc == 1`` is plain :func:`train`."""
+    if nproc < 1:
+        raise TrainError("--nproc must be >= 1")
+    if nproc == 1:
+        return train(cfg, on_event)
+    if distributed.env_info().distributed:
+        raise TrainError("--nproc inside a distributed launch (torchrun): use one or the other")
+    if cfg.device != "cpu" and torch.cuda.is_available() and nproc > torch.cuda.device_count():
+        raise TrainError(f"--nproc {nproc}: only {torch.cuda.device_count()} CUDA device(s); "
+                         f"one process per GPU (or --device cpu)")
+
+    def on_message(rank: int, kind: str, payload: Any) -> None:
+        if kind == "event" and on_event is not None:
+            on_event(payload)
+
+    try:
+        result = distributed.launch(nproc, _train_rank, (cfg, nproc), on_message)
+    except distributed.LaunchError as exc:
+        raise TrainError(str(exc)) from exc
+    assert isinstance(result, TrainResult)
+    return result
+
+
+def _train_rank(cfg: TrainConfig, nproc: int, send: Callable[[str, Any], None]) -> TrainResult | None:
+    """One rank of :func:`train_processes`: the CPU threads shared out, rank 0's events
+    sent to the launcher."""
+    if cfg.threads is None:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // nproc))
+    main = int(os.environ.get("RANK", "0")) == 0
+    result = train(cfg, on_event=(lambda e: send("event", e)) if main else None)
+    return result if main else None
+
+
+def _leave(info: distributed.DistInfo) -> None:
+    """Wait for every rank (rank 0 may still be writing), then leave the process group
+    if this run created it."""
+    if info.distributed:
+        distributed.barrier()
+        if info.owns_group:
+            distributed.cleanup()
+
+
+def _autocast(device: torch.device, bf16: bool) -> Any:
+    """bf16 autocast on CUDA (convolutions in bf16, the loss outside it in float32)."""
+    if bf16 and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _wrap_ddp(net: EnhanceNet, info: distributed.DistInfo, device: torch.device,
+              phase: str) -> torch.nn.Module:
+    """``net`` in ``DistributedDataParallel`` for ``phase`` (``net`` itself for one
+    process). DDP expects a gradient for every parameter that requires one, and the learned
+    activation scales take no part in the FP32 phase: they are frozen for it (rather than
+    ``find_unused_parameters=True``, which searches the autograd graph every step).
+    Buffers (observer ranges, zero points, masks) are equal on every rank and do not change
+    while training, so they are not re-broadcast each step."""
+    if not info.distributed:
+        return net
+    from torch.nn.parallel import DistributedDataParallel
+
+    for m in net.modules():
+        if isinstance(m, ActQuant) and not m.fixed:
+            m.scale.requires_grad_(phase == "qat")
+    with torch.no_grad():
+        for p_ in net.parameters():
+            # a 1x1 kernel in channels-last has strides autograd does not give its gradient:
+            # DDP would copy every such gradient into its bucket (and warn)
+            if p_.ndim == 4 and p_.shape[2:] == (1, 1):
+                p_.data = p_.data.clone(memory_format=torch.contiguous_format)
+    # torch >= 2.13 renamed the per-step buffer broadcast (the old name still works, warning)
+    no_sync = ("forward_sync_buffers" if "forward_sync_buffers"
+               in inspect.signature(DistributedDataParallel.__init__).parameters else "broadcast_buffers")
+    return DistributedDataParallel(
+        net, device_ids=[device.index] if device.type == "cuda" else None, **{no_sync: False}
+    )
 
 
 def _point(best: dict[str, dict[str, Any]], phase: str) -> EvalPoint | None:
@@ -528,6 +756,7 @@ def _finish(
     data: _Data,
     out: Path,
     seconds: float,
+    runtime: dict[str, Any] | None = None,
 ) -> None:
     """Export the best states: INT8 (QAT) + FP32 ONNX, checkpoint, report, curves."""
     net = copy.deepcopy(net).cpu().eval()
@@ -555,6 +784,7 @@ def _finish(
     val_pts = [(h["step"], h["val_psnr"]) for h in history if "val_psnr" in h]
     plot_curves(out / "curves.png", sm, val_pts, qat_start=cfg.steps if cfg.qat_steps else None)
     report = {
+        **(runtime or {}),  # world_size, backend, device, stream
         "config": cfg.to_json(),
         "model": net.config.to_dict(),
         "data": data.summary,
