@@ -23,10 +23,16 @@ libheif's default x265 preset) for the first photo.  Section ``heic``.
 ``--mode rss``: ``photoenhance run`` on one synthetic ``--megapixels`` photo in a child
 process; its peak RSS from ``wait4`` (as GNU ``time -v`` reports it).  Section ``memory48``.
 
+``--engine ray`` compares the engines instead, each in a fresh process, start-up
+included: **local** (model load + ``run_batch``) vs **ray** (start a private Ray
+instance with this machine's CPUs + ``run_batch(engine="ray")``: actors start, load the
+model, enhance + write; + shutdown), with the parts of the Ray time shown; written
+between ``<!-- ray:start -->`` and ``<!-- ray:end -->``.
+
 Usage::
 
     python bench/pipeline.py --count 4 --megapixels 12 [--tile 2048] [--threads N]
-                             [--input DIR] [--write-md BENCHMARKS.md]
+                             [--input DIR] [--engine local|ray] [--write-md BENCHMARKS.md]
     python bench/pipeline.py --mode heic --count 3 [--heic-baseline] [--write-md BENCHMARKS.md]
     python bench/pipeline.py --mode rss --megapixels 48 [--write-md BENCHMARKS.md]
 """
@@ -51,6 +57,8 @@ from PIL import Image
 
 START = "<!-- pipeline:start -->"
 END = "<!-- pipeline:end -->"
+RAY_START = "<!-- ray:start -->"
+RAY_END = "<!-- ray:end -->"
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,87 @@ def _end_to_end(
     return PhaseResult("end to end", result.ok, result.megapixels, seconds, load, _peak_rss_mb())
 
 
+@dataclass(frozen=True)
+class EngineResult:
+    """One engine's run, start-up included (``parts``: named sub-timings in seconds)."""
+
+    name: str
+    photos: int
+    megapixels: float
+    seconds: float
+    parts: tuple[tuple[str, float], ...]
+
+    @property
+    def mp_per_s(self) -> float:
+        return self.megapixels / self.seconds if self.seconds > 0 else 0.0
+
+
+def _local_engine(folder: str, out: str, tile: int, threads: int | None, max_mp: float) -> EngineResult:
+    from photoenhance.infer.runner import RunConfig, run_batch
+
+    config = RunConfig(
+        output_dir=Path(out), tile=tile, threads=threads, overwrite=True, max_megapixels=max_mp
+    )
+    t0 = time.perf_counter()
+    result = run_batch([Path(folder)], config)  # loads the model itself
+    seconds = time.perf_counter() - t0
+    if result.failed:
+        raise RuntimeError("local run had failures")
+    return EngineResult("local", result.ok, result.megapixels, seconds, ())
+
+
+def _ray_engine(folder: str, out: str, tile: int, threads: int | None, max_mp: float) -> EngineResult:
+    from photoenhance.infer.ray_engine import import_ray
+    from photoenhance.infer.runner import RunConfig, run_batch
+
+    config = RunConfig(
+        output_dir=Path(out), tile=tile, threads=threads, overwrite=True, max_megapixels=max_mp,
+        engine="ray",
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    ray = import_ray(loopback=True)
+    t_import = time.perf_counter()
+    ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    t_init = time.perf_counter()
+    first: list[float] = []
+
+    def on_progress(event: object) -> None:
+        if not first and getattr(event, "result", None) is not None:
+            first.append(time.perf_counter())
+
+    result = run_batch([Path(folder)], config, on_progress=on_progress)
+    t_run = time.perf_counter()
+    ray.shutdown()
+    t_end = time.perf_counter()
+    if result.failed:
+        raise RuntimeError("ray run had failures")
+    parts = (
+        ("import ray", t_import - t0),
+        ("ray.init", t_init - t_import),
+        ("to first photo", (first[0] if first else t_run) - t_init),
+        ("run_batch", t_run - t_init),
+        ("shutdown", t_end - t_run),
+    )
+    return EngineResult("ray", result.ok, result.megapixels, t_end - t0, parts)
+
+
+def render_engines(results: list[EngineResult]) -> str:
+    """Markdown table: local vs ray, start-up included, with Ray's parts."""
+    lines = [
+        "| engine | photos | MP | seconds (start-up included) | MP/s | vs local | parts (s) |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    base = results[0].mp_per_s
+    for r in results:
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in r.parts) or "model load + run"
+        ratio = f"{r.mp_per_s / base:.0%}" if base > 0 else "-"
+        lines.append(
+            f"| {r.name} | {r.photos} | {r.megapixels:.1f} | {r.seconds:.2f} | {r.mp_per_s:.2f} "
+            f"| {ratio} | {parts} |"
+        )
+    return "\n".join(lines)
+
+
 def _in_child(func: object, *args: object) -> PhaseResult:
     """Run ``func(*args)`` in a fresh spawned process (own peak RSS)."""
     ctx = mp.get_context("spawn")
@@ -196,12 +285,32 @@ def markdown_section(table: str, args: argparse.Namespace, source: str) -> str:
     )
 
 
-def update_markdown(path: Path, section: str) -> None:
+def ray_section(table: str, args: argparse.Namespace, source: str) -> str:
+    import onnxruntime as ort
+    import ray
+
+    return "\n".join(
+        [
+            RAY_START,
+            "## Engines: local vs Ray (`bench/pipeline.py --engine ray`)",
+            "",
+            f"{dt.date.today().isoformat()} - {_cpu_name()}, {os.cpu_count()} CPUs, "
+            f"onnxruntime {ort.__version__}, Ray {ray.__version__}, tile {args.tile}; {source}; "
+            "each engine in a fresh process, start-up included (Ray: a private instance "
+            "with this machine's CPUs, 1 CPU and 1 onnxruntime thread per actor).",
+            "",
+            table,
+            RAY_END,
+        ]
+    )
+
+
+def update_markdown(path: Path, section: str, *, start: str = START, end: str = END) -> None:
     """Replace the marked section of ``path`` (or append it; create the file if needed)."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in text and END in text and text.index(START) < text.index(END):
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
+    if start in text and end in text and text.index(start) < text.index(end):
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
         text = head + section + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
@@ -365,6 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         "--write-md", type=Path, help="replace/append the pipeline section of this Markdown file"
     )
     parser.add_argument(
+        "--engine", choices=["local", "ray"], default="local",
+        help="ray: compare the local and Ray engines, start-up included",
+    )  # fmt: skip
+    parser.add_argument(
         "--mode", choices=("pipeline", "heic", "rss"), default="pipeline",
         help="pipeline: model only vs end to end (default); heic: HEIC encoding; rss: CLI peak RSS",
     )
@@ -396,6 +509,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"made {args.count} synthetic {args.megapixels:g} MP JPEGs in {time.perf_counter() - t:.1f} s"
             )
             source = f"{args.count} synthetic {args.megapixels:g} MP JPEGs, output JPEG"
+        if args.engine == "ray":
+            out = str(Path(tmp) / "out")
+            engines = [
+                _in_child(_local_engine, str(folder), out, args.tile, args.threads, max_mp),
+                _in_child(_ray_engine, str(folder), out, args.tile, args.threads, max_mp),
+            ]
+            table = render_engines(engines)
+            print(table)
+            if args.write_md is not None:
+                update_markdown(
+                    args.write_md, ray_section(table, args, source), start=RAY_START, end=RAY_END
+                )
+                print(f"updated {args.write_md}")
+            return 0
         results = [
             _in_child(_model_only, str(folder), args.tile, args.threads, max_mp),
             _in_child(

@@ -55,7 +55,7 @@ def worker(kind: str, model: str, hw: tuple[int, int], repeats: int, threads: in
 
         torch.set_num_threads(threads)
         net = model_from_checkpoint(load_checkpoint(Path(model))).eval()
-        from photoenhance.quant.fake import set_quant_mode
+        from photoenhance.model.fake_quant import set_quant_mode
 
         set_quant_mode(net, "float")
         thumb = torch.from_numpy(context_thumbnail(img))
@@ -151,7 +151,7 @@ def _models(tmp: Path, sizes: list[str]) -> dict[str, dict[str, Path]]:
     from photoenhance.quant.qat import calibrate
     from photoenhance.train.checkpoint import save_model_checkpoint
 
-    weights = Path(__file__).resolve().parents[1] / "src" / "photoenhance" / "weights"
+    weights = Path(__file__).resolve().parents[1] / "weights"
     out: dict[str, dict[str, Path]] = {}
     for size in sizes:
         shipped = weights / f"photoenhance-{size}.pt"

@@ -7,7 +7,7 @@
 #      validation split by name hash, never trained on) with identity examples (a share
 #      of each batch is a DSLR target or a clean photo that must come out unchanged),
 #      early stopping, then calibration and quantization-aware training,
-#   3. copying the exports into src/photoenhance/weights/.
+#   3. copying the exports into weights/ (packaged into the wheel as photoenhance/weights).
 # Only the training 80 % of photos/ is used (bench/_common.py photo_split): the other 20 %
 # stay unseen for the harm measures of bench/quality.py.
 # Usage: bash bench/train_default.sh [DATA_DIR]   (default ../shared/data)
@@ -32,7 +32,7 @@ photoenhance train --pairs "$DATA/dped-iphone" --from "$OUT/pretrain/checkpoint.
   --steps 2000 --qat-steps 600 --lr 5e-4 --qat-lr 5e-5 --val-fraction 0.15 \
   --eval-every 50 --checkpoint-every 100 --threads 2 --seed "$SEED" --out "$OUT/dped"
 
-W=src/photoenhance/weights
+W=weights
 cp "$OUT/dped/model.onnx" "$W/photoenhance-small-int8.onnx"
 cp "$OUT/dped/model-fp32.onnx" "$W/photoenhance-small-fp32.onnx"
 cp "$OUT/dped/checkpoint.pt" "$W/photoenhance-small.pt"

@@ -17,21 +17,24 @@ from PIL import Image
 
 from _models import model_with_metadata, tiny_model
 from photoenhance import __version__
-from photoenhance.io import ImageReadError, is_complete_image
+from photoenhance.io import MARKER_NAME, ImageReadError, is_complete_image
 
 FORMAT_OF_SUFFIX = {".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".webp": "WEBP"}
 
 
 def hash_tree(root: Path) -> dict[str, str]:
+    """Hashes of the files under ``root``, but the output-folder marker at its root."""
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p != root / MARKER_NAME
     }
 
 
 def all_files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """The files under ``root``, but the output-folder marker at its root."""
+    marker = root / MARKER_NAME
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p != marker)
 
 
 def load_report(path: Path) -> dict[str, Any]:
@@ -452,16 +455,16 @@ def test_bad_inputs_each_fail_alone(
     (src / "x.jpg").mkdir()
     make_photo(src / "denied.jpg", seed=3)
 
-    import photoenhance.infer.runner as runner
+    import photoenhance.infer.photo as photo_mod
 
-    real_read = runner.read_image
+    real_read = photo_mod.read_image
 
     def read(path: Path, **kw: Any) -> Any:
         if Path(path).name == "denied.jpg":
             raise ImageReadError(path, "permission denied")
         return real_read(path, **kw)
 
-    monkeypatch.setattr(runner, "read_image", read)
+    monkeypatch.setattr(photo_mod, "read_image", read)
     rep = tmp_path / "r.json"
     r = cli("run", src, "-o", tmp_path / "out", "--report", rep)
     assert r.exit_code == 1
@@ -683,7 +686,7 @@ def test_control_characters_in_names_are_escaped(
     assert len(r.stdout.splitlines()) == 3 and "bad\\nname.jpg" in r.stdout
     r = cli("run", src / "no\nsuch.jpg", "-o", tmp_path / "out")
     assert r.exit_code == 2
-    assert len(r.stderr.strip().splitlines()) == 2 and "no\\nsuch.jpg: does not exist" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "no\\nsuch.jpg: does not exist" in r.stderr
 
 
 @pytest.mark.skipif(os.name == "nt", reason="FIFOs and symlinks")

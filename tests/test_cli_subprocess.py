@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from photoenhance.io import is_complete_image
+from photoenhance.io import MARKER_NAME, is_complete_image
 
 BLOCK_TORCH = '''
 import sys
@@ -129,8 +129,10 @@ _real_fsync = os.fsync
 
 
 def _paused_fsync(fd):
-    """Before the first photo is moved into place: say so, then wait for the go-ahead."""
-    if stat.S_ISREG(os.fstat(fd).st_mode) and not Path(os.environ["PE_GO"]).exists():
+    """Before the first photo is moved into place: say so, then wait for the go-ahead
+    (photos only: the output-folder marker, under 1 KB, is written before them)."""
+    st = os.fstat(fd)
+    if stat.S_ISREG(st.st_mode) and st.st_size > 1024 and not Path(os.environ["PE_GO"]).exists():
         Path(os.environ["PE_WRITING"]).touch()
         deadline = time.monotonic() + 60
         while not Path(os.environ["PE_GO"]).exists() and time.monotonic() < deadline:
@@ -178,3 +180,45 @@ def test_second_run_keeps_a_running_runs_temporary(
     assert run_a.returncode == 0, err
     assert is_complete_image(out / "a.png") and is_complete_image(out / "b.png")
     assert not _temps(out)
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path, make_photo: Any) -> None:
+    """Issue 12, item 5: SIGTERM (systemd, docker stop, kill) stops a batch as Ctrl-C does:
+    exit 143, the photo being written finishes atomically, no temporary or partial file."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(PAUSE_WRITES)
+    writing, go = tmp_path / "writing", tmp_path / "go"
+    env = _env(
+        PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]),
+        PE_WRITING=str(writing),
+        PE_GO=str(go),
+    )
+    src = tmp_path / "in"
+    names = [f"p{i:02d}.jpg" for i in range(8)]
+    for i, name in enumerate(names):
+        make_photo(src / name, w=160, h=120, seed=i)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "photoenhance.cli", "run", str(src), "-o", str(out),
+           "--format", "png"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not writing.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writing.exists(), proc.stderr.read() if proc.stderr else ""
+        assert len(_temps(out)) == 1  # the first photo, half written, paused before fsync
+        proc.send_signal(signal.SIGTERM)
+        # the signal lands in the main thread (inference); the writer is still paused
+        time.sleep(0.5)
+        assert proc.poll() is None  # still waiting for the photo being written
+    finally:
+        go.touch()
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "Terminated." in err and "Traceback" not in err, err
+    assert not _temps(out), _temps(out)
+    written = sorted(p for p in out.rglob("*") if p.name != MARKER_NAME)
+    assert 1 <= len(written) < len(names), written  # stopped mid-batch, first photo kept
+    for p in written:
+        assert is_complete_image(p), p

@@ -6,6 +6,9 @@ sequence could rewrite the terminal.  :func:`printable` escapes such characters 
 way :func:`repr` does (``\\n``, ``\\x1b``, ``\\u2028``); undecodable bytes (kept by
 Python as lone surrogates) become ``\\xNN``.  Everything else is left as it is, so
 ordinary (Unicode) names print unchanged.  No dependencies: the CLI imports this early.
+
+Also the plain-text progress lines for a stderr that is not a terminal
+(:class:`PlainProgress`).
 """
 
 from __future__ import annotations
@@ -35,3 +38,43 @@ def printable(text: str | os.PathLike[str]) -> str:
     if text.isprintable():
         return text
     return "".join(_escape(ch) if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as ``45s``, ``1m20s`` or ``2h05m`` (for ETAs)."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+class PlainProgress:
+    """Progress as plain lines, for a stderr that is not a terminal (cron, CI logs):
+    ``12/40 photos, 3.1 MP/s, ETA 1m20s`` every ``every`` seconds, at each tenth of the
+    batch and at its end - never more than one line per finished photo.
+
+    :meth:`line` takes the clock as an argument (``now``, seconds), so the rule is
+    tested without waiting.
+    """
+
+    def __init__(self, start: float, every: float = 10.0) -> None:
+        self.start = start
+        self.every = every
+        self.last = start
+        self.next_step = 0
+
+    def line(self, done: int, total: int, megapixels: float, now: float) -> str | None:
+        """The line to print after ``done`` of ``total`` finished, or None."""
+        if done <= 0 or total <= 0:
+            return None
+        step = max(1, -(-total // 10))  # ceil(total / 10)
+        due = done >= total or done >= self.next_step or now - self.last >= self.every
+        if not due:
+            return None
+        self.last = now
+        self.next_step = (done // step + 1) * step
+        elapsed = max(now - self.start, 1e-6)
+        eta = elapsed / done * (total - done)
+        return f"{done}/{total} photos, {megapixels / elapsed:.1f} MP/s, ETA {duration(eta)}"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import photoenhance.infer.runner as runner
+import photoenhance.infer.local as local
+import photoenhance.infer.photo as photo_mod
 from photoenhance.infer.runner import (
     BatchProgress,
     NoInputsError,
+    PlannedFile,
     RunConfig,
     Status,
     assign_outputs,
@@ -123,7 +124,7 @@ def test_run_config_rejects_bad_values(kwargs: dict[str, Any]) -> None:
 def test_run_config_inference_config() -> None:
     cfg = RunConfig(tile=2048, threads=2, cache_dir=Path("/c"), model=Path("/m.onnx"))
     assert cfg.inference_config() == InferenceConfig(
-        model=Path("/m.onnx"), tile=2048, threads=2, cache_dir=Path("/c")
+        model=Path("/m.onnx"), tile=2048, threads=2, cache_dir=Path("/c"), provider="auto"
     )
     assert RunConfig().tile == 2048
 
@@ -176,8 +177,13 @@ def test_run_batch_results_and_progress(photos: Path, tmp_path: Path, enhancer: 
     assert (res.ok, res.skipped, res.failed) == (6, 0, 0)
     assert res.megapixels == pytest.approx(6 * 64 * 48 / 1e6)
     assert res.megapixels_per_second > 0
-    assert [e.done for e in events] == list(range(7))
+    finished = [e for e in events if e.current is None]
+    assert [e.done for e in finished] == list(range(7))
     assert {e.total for e in events} == {6}
+    # and before each photo is enhanced, an event names it (the bar's current file)
+    current = [e for e in events if e.current is not None]
+    assert sorted(e.current.name for e in current) == [f"p{i}.png" for i in range(6)]
+    assert all(e.result is None for e in current)
     assert events[-1].megapixels == pytest.approx(res.megapixels)
     assert res.to_dict()["summary"]["ok"] == 6
 
@@ -262,7 +268,7 @@ def test_pipeline_overlaps_and_bounds_memory(
     alive = 0
     peak = 0
     lock = threading.Lock()
-    real_read, real_write = runner.read_image, runner.write_image
+    real_read, real_write = photo_mod.read_image, photo_mod.write_image
 
     def read(path: Path, **kw: Any) -> Any:
         nonlocal alive, peak
@@ -273,15 +279,16 @@ def test_pipeline_overlaps_and_bounds_memory(
             peak = max(peak, alive)
         return image
 
-    def write(*args: Any, **kw: Any) -> None:
+    def write(*args: Any, **kw: Any) -> Any:
         nonlocal alive
         time.sleep(0.1)
-        real_write(*args, **kw)
+        written = real_write(*args, **kw)
         with lock:
             alive -= 1
+        return written
 
-    monkeypatch.setattr(runner, "read_image", read)
-    monkeypatch.setattr(runner, "write_image", write)
+    monkeypatch.setattr(photo_mod, "read_image", read)
+    monkeypatch.setattr(photo_mod, "write_image", write)
     fake: Any = SlowEnhancer(enhancer, delay=0.1)
     t0 = time.perf_counter()
     res = run_batch([photos], RunConfig(output_dir=tmp_path / "out"), enhancer=fake)
@@ -300,15 +307,13 @@ def test_pipeline_overlaps_and_bounds_memory(
 def test_write_warnings_are_reported_per_file(
     photos: Path, tmp_path: Path, enhancer: Enhancer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_write = runner.write_image
+    real_write = photo_mod.write_image
 
-    def write(dst: Path, source: Any, rgb: Any, **kw: Any) -> None:
-        logging.getLogger("photoenhance.io").warning(
-            "%s: %s", source.path, f"note for {source.path.name}"
-        )
-        real_write(dst, source, rgb, **kw)
+    def write(dst: Path, source: Any, rgb: Any, **kw: Any) -> Any:
+        written = real_write(dst, source, rgb, **kw)
+        return replace(written, warnings=(*written.warnings, f"note for {source.path.name}"))
 
-    monkeypatch.setattr(runner, "write_image", write)
+    monkeypatch.setattr(photo_mod, "write_image", write)
     res = run_batch([photos], RunConfig(output_dir=tmp_path / "out"), enhancer=enhancer)
     for f in res.files:
         assert f.warnings == (f"note for {f.input.name}",)
@@ -329,8 +334,8 @@ def test_in_flight_slots_scale_with_megapixels(monkeypatch: pytest.MonkeyPatch, 
     from types import SimpleNamespace
 
     sizes = {"small.jpg": (3000, 2000), "12mp.jpg": (4000, 3000), "48mp.jpg": (8000, 6000)}
-    monkeypatch.setattr(runner, "probe_image", lambda path, **kw: sizes[Path(path).name])
+    monkeypatch.setattr(local, "probe_image", lambda path, **kw: sizes[Path(path).name])
     batch = SimpleNamespace(config=RunConfig(output_dir=tmp_path))
-    weight = {n: runner._Pipeline._weight(batch, runner.PlannedFile(0, Path(n), None)) for n in sizes}  # type: ignore[arg-type]
+    weight = {n: local._Pipeline._weight(batch, PlannedFile(0, Path(n), None)) for n in sizes}  # type: ignore[arg-type]
     assert weight == {"small.jpg": 1, "12mp.jpg": 2, "48mp.jpg": 4}
     assert batch.config.max_in_flight // weight["12mp.jpg"] == 2

@@ -334,5 +334,5 @@ def test_jpeg_bytes_equal_whole_array_encode(tmp_path: Path, monkeypatch: pytest
     write_image(tmp_path / "o.jpg", img, rgb)
     plan = plan_output(img, "jpeg")
     ref = io.BytesIO()
-    _pil_image(_channels(rgb, None, plan), plan).save(ref, "JPEG", **_jpeg_kwargs(img, rgb, plan, "photoenhance", None))
+    _pil_image(_channels(rgb, None, plan), plan).save(ref, "JPEG", **_jpeg_kwargs(img, rgb, plan, "photoenhance", None, []))
     assert (tmp_path / "o.jpg").read_bytes() == ref.getvalue()

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 from photoenhance.model import ModelConfig, create_model  # noqa: E402
 from photoenhance.model.blocks import HeadroomHead, inward_clamp  # noqa: E402
-from photoenhance.quant.fake import set_quant_mode  # noqa: E402
+from photoenhance.model.fake_quant import set_quant_mode  # noqa: E402
 
 
 def test_new_models_start_as_the_identity() -> None:

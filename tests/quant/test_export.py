@@ -15,8 +15,8 @@ import onnxruntime as ort  # noqa: E402
 from photoenhance.infer.context import context_thumbnail  # noqa: E402
 from photoenhance.infer.layout import pack, unpack  # noqa: E402
 from photoenhance.metrics import psnr  # noqa: E402
+from photoenhance.model.fake_quant import set_quant_mode  # noqa: E402
 from photoenhance.quant.export import export_onnx  # noqa: E402
-from photoenhance.quant.fake import set_quant_mode  # noqa: E402
 
 
 def _feeds(photo: np.ndarray) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from photoenhance.quant.fake import (  # noqa: E402
+from photoenhance.model.fake_quant import (  # noqa: E402
     INT8_MAX,
     ActQuant,
     QConv2d,

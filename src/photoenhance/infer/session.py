@@ -20,15 +20,20 @@ import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
+from photoenhance.bundled import bundled_file
 from photoenhance.infer.context import band_on_grid, scan_image
 from photoenhance.infer.layout import PACKED_CHANNELS, copy_unpacked, pack, unpack
+from photoenhance.infer.providers import (
+    ORT_PROVIDERS,
+    ProviderUnavailableError,
+    resolve_provider,
+)
 
 DEFAULT_MODEL_NAME = "photoenhance-small-int8.onnx"
 DEFAULT_TILE = 2048
@@ -71,12 +76,14 @@ class InferenceConfig:
     threads: int | None = None  # None: onnxruntime's default (all physical cores)
     cache_dir: Path | None = None  # None: no optimised-graph cache
     optimize: bool = True
+    #: ``cpu``, ``cuda``, ``tensorrt`` or ``auto`` (see :mod:`photoenhance.infer.providers`)
+    provider: str = "cpu"
 
 
 def bundled_model_path() -> Path:
-    """The INT8 model shipped inside the package (``photoenhance/weights``)."""
-    ref = resources.files("photoenhance") / "weights" / DEFAULT_MODEL_NAME
-    path = Path(str(ref))
+    """The bundled INT8 model (``photoenhance/weights`` in a wheel, else the repository's
+    ``weights/``: see :mod:`photoenhance.bundled`)."""
+    path = bundled_file(DEFAULT_MODEL_NAME)
     if not path.is_file():
         raise ModelLoadError(f"bundled model missing: {path} (broken installation?)")
     return path
@@ -235,17 +242,25 @@ def create_session(model: Path, config: InferenceConfig) -> tuple[ort.InferenceS
 
     With a ``cache_dir``, the graph optimised for *this* machine is saved there on first
     use and loaded (without re-optimising) afterwards; the cache key covers the model
-    bytes, the onnxruntime version and the CPU, so a stale entry is never used.
+    bytes, the onnxruntime version, the CPU and the execution provider (an optimised
+    graph may hold provider-specific fused nodes), so a stale entry is never used.
+
+    Raises:
+        ProviderUnavailableError: ``config.provider`` is not in this onnxruntime build.
     """
     so = _session_options(config)
-    providers = ["CPUExecutionProvider"]
+    provider = resolve_provider(config.provider)
+    providers = list(ORT_PROVIDERS[provider])
     if not config.optimize:
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         return ort.InferenceSession(str(model), so, providers=providers), False
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if config.cache_dir is None:
         return ort.InferenceSession(str(model), so, providers=providers), False
-    cached = Path(config.cache_dir) / f"{_file_digest(model)}-{_machine_key()}.ort.onnx"
+    key = f"{_file_digest(model)}-{_machine_key()}"
+    if provider != "cpu":  # CPU entries keep their old names
+        key += f"-{provider}"
+    cached = Path(config.cache_dir) / f"{key}.ort.onnx"
     if cached.is_file():
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         try:
@@ -368,8 +383,18 @@ class Enhancer:
         _check_model_path(path)
         try:
             self.session, self.used_cache = create_session(path, self.config)
+        except ProviderUnavailableError:
+            raise
         except Exception as exc:
             raise ModelLoadError(f"{path}: cannot load model ({_one_line(exc)})") from exc
+        wanted = resolve_provider(self.config.provider)
+        if self.config.provider != "auto" and self.provider != ORT_PROVIDERS[wanted][0]:
+            # onnxruntime falls back to the CPU (with a log line) when CUDA/TensorRT fail
+            raise ProviderUnavailableError(
+                f"--provider {wanted}: onnxruntime could not start "
+                f"{ORT_PROVIDERS[wanted][0]} here (no GPU, or its libraries are missing); "
+                f"running on {self.provider}"
+            )
         self.info = _info_from_session(path, self.session)
         self.halo = self.config.halo if self.config.halo is not None else self.info.halo
         self._smoke_test(path)

@@ -34,13 +34,16 @@ from photoenhance.io.decode import (
     read_image,
     read_rgb,
 )
-from photoenhance.io.encode import write_image
+from photoenhance.io.encode import WrittenImage, write_image
 from photoenhance.io.errors import ImageReadError, ImageWriteError
 from photoenhance.io.formats import SUPPORTED_SUFFIXES, heif_available, output_suffix
+from photoenhance.io.marker import MARKER_NAME, MARKER_REASON, is_output_folder, mark_output_folder
 from photoenhance.io.metadata import Metadata
 from photoenhance.io.walk import InputFile, WalkResult, walk_inputs
 
 __all__ = [
+    "MARKER_NAME",
+    "MARKER_REASON",
     "SUPPORTED_SUFFIXES",
     "DecodedImage",
     "ImageReadError",
@@ -48,10 +51,13 @@ __all__ = [
     "InputFile",
     "Metadata",
     "WalkResult",
+    "WrittenImage",
     "atomic_write",
     "clean_stale_temps",
     "heif_available",
     "is_complete_image",
+    "is_output_folder",
+    "mark_output_folder",
     "output_suffix",
     "probe_image",
     "read_image",

@@ -20,7 +20,9 @@ ICC profile are converted back from (extended-range, unclipped) sRGB to that
 profile, *then* clipped to [0, 1] and quantised, and the original profile bytes are
 embedded unchanged: an unchanged wide-gamut photo round-trips to the identity.
 Write-time metadata compromises - and Python warnings the libraries raise while
-encoding (captured, never printed) - are logged to the ``photoenhance.io`` logger.
+encoding (captured, never printed) - are returned as data: :func:`write_image` gives a
+:class:`WrittenImage` whose ``warnings`` are one-line strings (as
+:attr:`DecodedImage.warnings` for reading); nothing is logged.
 
 Memory: validation (NaN/inf), colour conversion, luma and quantisation run in bands
 of rows straight into the preallocated 8/16-bit output buffer, and PNG/TIFF pixel
@@ -31,7 +33,6 @@ buffer and the encoder's own copy.
 from __future__ import annotations
 
 import io
-import logging
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,6 @@ from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise
 from photoenhance.io.heif import dropped_notes, heif_save_kwargs
 from photoenhance.io.metadata import TIFF_STRUCTURAL_TAGS, XMP_PNG_KEY
 from photoenhance.io.sixteen import png16, tiff_deflate
-
-logger = logging.getLogger("photoenhance.io")
 
 # Huffman-table optimisation costs a second pass: on a 12 MP photo (2 shared cores,
 # libjpeg-turbo via Pillow 13, 4:4:4) ~0.19-0.38 s instead of ~0.07-0.12 s for 6-14 %
@@ -253,30 +252,29 @@ def _thumbnail(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _exif_for_output(source: DecodedImage, rgb: np.ndarray, software: str, *, thumb: bool) -> bytes:
+def _exif_for_output(source: DecodedImage, rgb: np.ndarray, software: str, *, thumb: bool, notes: list[str]) -> bytes:
     """Raw EXIF (no prefix) with Software set and the thumbnail regenerated or dropped."""
     exif = source.metadata.exif
     if exif is None:
         return minimal_exif(software)
     new_thumb = _thumbnail(rgb) if thumb and has_thumbnail(exif) else None
     edited = edit_exif(exif, software=software, thumbnail=new_thumb)
-    for warning in edited.warnings:
-        logger.warning("%s: %s", source.path, warning)
+    notes.extend(edited.warnings)
     return edited.data
 
 
-def _jpeg_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, quality: int | None) -> dict[str, Any]:
+def _jpeg_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, quality: int | None, notes: list[str]) -> dict[str, Any]:
     meta = source.metadata
     if quality is None:
         quality = min(98, max(75, source.quality)) if source.quality else 95
     kw: dict[str, Any] = {"quality": quality, "subsampling": 0, "optimize": JPEG_OPTIMIZE, "progressive": False}
-    exif = _exif_for_output(source, rgb, software, thumb=True)
+    exif = _exif_for_output(source, rgb, software, thumb=True, notes=notes)
     if len(EXIF_PREFIX) + len(exif) > _MAX_JPEG_SEGMENT:
-        exif = _exif_for_output(source, rgb, software, thumb=False)
+        exif = _exif_for_output(source, rgb, software, thumb=False, notes=[])  # noted above
     if len(EXIF_PREFIX) + len(exif) <= _MAX_JPEG_SEGMENT:
         kw["exif"] = EXIF_PREFIX + exif
     else:
-        logger.warning("%s: EXIF too large for a JPEG APP1 segment; not written", source.path)
+        notes.append("EXIF too large for a JPEG APP1 segment; not written")
     if plan.icc_profile:
         kw["icc_profile"] = plan.icc_profile
     extra = b""
@@ -285,9 +283,9 @@ def _jpeg_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, softwa
         for payload in meta.xmp_extended:  # the main packet names them (HasExtendedXMP)
             extra += b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
     elif meta.xmp:
-        logger.warning("%s: XMP too large for one JPEG segment; not written", source.path)
+        notes.append("XMP too large for one JPEG segment; not written")
         if meta.xmp_extended:
-            logger.warning("%s: %s", source.path, _extended_xmp_note(meta.xmp_extended, "its main XMP packet is not written"))
+            notes.append(_extended_xmp_note(meta.xmp_extended, "its main XMP packet is not written"))
     if meta.dpi:
         kw["dpi"] = meta.dpi
     if meta.comment:
@@ -304,11 +302,11 @@ def _extended_xmp_note(segments: tuple[bytes, ...], why: str) -> str:
     return f"extended XMP ({size} bytes in {len(segments)} JPEG segments) not written: {why}"
 
 
-def _warn_extended_xmp(source: DecodedImage, fmt: str) -> None:
+def _warn_extended_xmp(source: DecodedImage, fmt: str, notes: list[str]) -> None:
     """Extended XMP exists only as JPEG APP1 segments: other formats cannot hold it."""
     if source.metadata.xmp_extended and fmt != "jpeg":
         why = f"{fmt.upper()} has no place for JPEG extended XMP segments (the main XMP packet is kept)"
-        logger.warning("%s: %s", source.path, _extended_xmp_note(source.metadata.xmp_extended, why))
+        notes.append(_extended_xmp_note(source.metadata.xmp_extended, why))
 
 
 def _png_info(source: DecodedImage) -> PngImagePlugin.PngInfo:
@@ -328,8 +326,8 @@ def _png_info(source: DecodedImage) -> PngImagePlugin.PngInfo:
     return info
 
 
-def _png_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str) -> dict[str, Any]:
-    kw: dict[str, Any] = {"pnginfo": _png_info(source), "exif": _exif_for_output(source, rgb, software, thumb=True)}
+def _png_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, notes: list[str]) -> dict[str, Any]:
+    kw: dict[str, Any] = {"pnginfo": _png_info(source), "exif": _exif_for_output(source, rgb, software, thumb=True, notes=notes)}
     if plan.icc_profile:
         kw["icc_profile"] = plan.icc_profile
     if source.metadata.dpi:
@@ -351,23 +349,22 @@ def _tiff_kwargs(source: DecodedImage, plan: OutputPlan) -> dict[str, Any]:
     return kw
 
 
-def _tiff_add_exif(template: bytes, source: DecodedImage, rgb: np.ndarray, software: str) -> bytes:
+def _tiff_add_exif(template: bytes, source: DecodedImage, rgb: np.ndarray, software: str, notes: list[str]) -> bytes:
     """``template`` with the EXIF IFD0 tags and Exif/GPS/Interop IFDs written byte for byte."""
-    exif = _exif_for_output(source, rgb, software, thumb=False)
+    exif = _exif_for_output(source, rgb, software, thumb=False, notes=notes)
     try:
         merged = merge_exif_into_tiff(template, exif, skip=TIFF_STRUCTURAL_TAGS)
     except (ExifFormatError, struct.error, ValueError, OverflowError) as exc:
-        logger.warning("%s: EXIF could not be written as TIFF tags (%s); only Software kept", source.path, exc)
+        notes.append(f"EXIF could not be written as TIFF tags ({exc}); only Software kept")
         merged = merge_exif_into_tiff(template, minimal_exif(software), skip=TIFF_STRUCTURAL_TAGS)
-    for warning in merged.warnings:
-        logger.warning("%s: %s", source.path, warning)
+    notes.extend(merged.warnings)
     return merged.data
 
 
-def _webp_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, quality: int | None) -> dict[str, Any]:
+def _webp_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, quality: int | None, notes: list[str]) -> dict[str, Any]:
     if quality is None:
         quality = min(98, max(75, source.quality)) if source.quality else 95
-    kw: dict[str, Any] = {"quality": quality, "exif": _exif_for_output(source, rgb, software, thumb=True)}
+    kw: dict[str, Any] = {"quality": quality, "exif": _exif_for_output(source, rgb, software, thumb=True, notes=notes)}
     if plan.icc_profile:
         kw["icc_profile"] = plan.icc_profile
     if source.metadata.xmp:
@@ -377,10 +374,10 @@ def _webp_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, softwa
     return kw
 
 
-def _heif_kwargs(source: DecodedImage, rgb: np.ndarray, im: Image.Image, plan: OutputPlan, software: str, quality: int | None) -> dict[str, Any]:
+def _heif_kwargs(source: DecodedImage, rgb: np.ndarray, im: Image.Image, plan: OutputPlan, software: str, quality: int | None, notes: list[str]) -> dict[str, Any]:
     """HEIF options: metadata as for WebP, encoder settings from :mod:`photoenhance.io.heif`
     (x265 ultrafast, the source's chroma/grid/thumbnail sizes, its size when no quality)."""
-    kw: dict[str, Any] = {"exif": _exif_for_output(source, rgb, software, thumb=True)}
+    kw: dict[str, Any] = {"exif": _exif_for_output(source, rgb, software, thumb=True, notes=notes)}
     if plan.icc_profile:
         kw["icc_profile"] = plan.icc_profile
     if source.metadata.xmp:
@@ -390,12 +387,41 @@ def _heif_kwargs(source: DecodedImage, rgb: np.ndarray, im: Image.Image, plan: O
     return kw
 
 
-def encode_bytes(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, *, quality: int | None, software: str) -> bytes:
+@dataclass(frozen=True)
+class EncodedImage:
+    """The bytes of a complete file and the metadata compromises made writing them."""
+
+    data: bytes
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WrittenImage:
+    """What :func:`write_image` wrote.
+
+    Attributes:
+        path: the file written.
+        format: canonical format name.
+        warnings: one-line notes (metadata not written, library warnings...), as
+            :attr:`DecodedImage.warnings` for reading.
+    """
+
+    path: Path
+    format: str
+    warnings: tuple[str, ...] = ()
+
+
+def encode_bytes(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, *, quality: int | None, software: str) -> EncodedImage:
     """Encode extended-range sRGB float pixels ``rgb`` (HxWx3) to the bytes of a complete file.
 
     NaN/inf are cleaned and values clipped band by band (see :func:`_channels`);
     ``rgb`` is never modified.
     """
+    notes: list[str] = []
+    return EncodedImage(_encode(source, rgb, plan, quality, software, notes), tuple(notes))
+
+
+def _encode(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, quality: int | None, software: str, notes: list[str]) -> bytes:
     fmt = plan.format
     px: np.ndarray | None = None  # the quantised array (16-bit PNG, TIFF, LUT profiles)
     im: Image.Image | None = None  # or Pillow's image of it, for Pillow's encoders
@@ -414,15 +440,14 @@ def encode_bytes(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, *, qua
         assert px is not None
         im, px = _pil_image(px, plan), None  # Pillow copied the pixels: free ours first
     buf = io.BytesIO()
-    _warn_extended_xmp(source, fmt)
+    _warn_extended_xmp(source, fmt, notes)
     if source.heif is not None:
-        for note in dropped_notes(source.heif, fmt):
-            logger.warning("%s: %s", source.path, note)
+        notes.extend(dropped_notes(source.heif, fmt))
     if fmt == "jpeg":
         assert im is not None
-        im.save(buf, "JPEG", **_jpeg_kwargs(source, rgb, plan, software, quality))
+        im.save(buf, "JPEG", **_jpeg_kwargs(source, rgb, plan, software, quality, notes))
     elif fmt == "png":
-        kw = _png_kwargs(source, rgb, plan, software)
+        kw = _png_kwargs(source, rgb, plan, software, notes)
         if im is None:  # 16-bit RGB(A)
             assert px is not None
             Image.new(plan.mode, (1, 1)).save(buf, "PNG", **kw)
@@ -431,13 +456,13 @@ def encode_bytes(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, *, qua
     elif fmt == "tiff":
         assert px is not None
         Image.new(plan.mode, (1, 1)).save(buf, "TIFF", **_tiff_kwargs(source, plan))
-        return tiff_deflate(_tiff_add_exif(buf.getvalue(), source, rgb, software), px)
+        return tiff_deflate(_tiff_add_exif(buf.getvalue(), source, rgb, software, notes), px)
     elif fmt == "heif":  # via pillow-heif's Pillow plugin
         assert im is not None
-        im.save(buf, "HEIF", **_heif_kwargs(source, rgb, im, plan, software, quality))
+        im.save(buf, "HEIF", **_heif_kwargs(source, rgb, im, plan, software, quality, notes))
     else:
         assert im is not None
-        im.save(buf, "WEBP", **_webp_kwargs(source, rgb, plan, software, quality))
+        im.save(buf, "WEBP", **_webp_kwargs(source, rgb, plan, software, quality, notes))
     del im  # free Pillow's copy before the bytes are copied out
     return buf.getvalue()
 
@@ -461,7 +486,7 @@ def write_image(
     format: str | None = None,
     quality: int | None = None,
     software: str = "photoenhance",
-) -> None:
+) -> WrittenImage:
     """Write enhanced pixels ``rgb`` for ``source`` to ``dst``, atomically.
 
     Args:
@@ -480,6 +505,10 @@ def write_image(
             Ignored for PNG/TIFF (lossless).
         software: value written to EXIF ``Software``.
 
+    Returns:
+        The path, format and warnings (metadata that could not be written, Python
+        warnings the libraries raised while encoding) as data; nothing is logged.
+
     Raises:
         ValueError: wrong pixel shape, bad quality, unknown format (programming errors).
         ImageWriteError: one line naming ``dst`` for any I/O or encoding failure; no
@@ -493,9 +522,9 @@ def write_image(
     plan = plan_output(source, fmt)
     try:
         with libwarnings.capture() as caught:
-            data = encode_bytes(source, rgb, plan, quality=quality, software=software)
-        for warning in caught:  # the write-time warning channel (see the module docstring)
-            logger.warning("%s: %s", source.path, warning)
+            encoded = encode_bytes(source, rgb, plan, quality=quality, software=software)
+        data = encoded.data
+        notes = (*encoded.warnings, *caught)
     except MemoryError:
         raise ImageWriteError(dst, "out of memory while encoding") from None
     except Exception as exc:  # encoder failure: report it against the output file
@@ -505,3 +534,4 @@ def write_image(
         fh.write(data)
 
     atomic_write(dst, _write)
+    return WrittenImage(dst, fmt, notes)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photoenhance.io.formats import is_supported_suffix
+from photoenhance.io.marker import MARKER_REASON, is_output_folder
 
 SYSTEM_FILE_NAMES: frozenset[str] = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 """Lower-cased names of OS bookkeeping files that are never photos."""
@@ -136,6 +137,9 @@ class _Walker:
         if real is None or real in self.seen_dirs or _is_within(real, self.output_dir):
             return
         self.seen_dirs.add(real)
+        if is_output_folder(folder):
+            self.skipped.append((folder, MARKER_REASON))
+            return
         try:
             with os.scandir(folder) as it:
                 names = sorted(entry.name for entry in it)
@@ -178,6 +182,10 @@ def walk_inputs(
       returned in ``skipped`` with the reason.
     - Symlinks are followed, but each real folder/file is visited once (no loops).
     - ``output_dir`` and everything below it is never walked.
+    - Folders photoenhance wrote (holding its marker, :mod:`photoenhance.io.marker`) are
+      never walked, given or found: they are returned in ``skipped`` with the reason
+      :data:`~photoenhance.io.marker.MARKER_REASON`.  Photos named explicitly are read
+      wherever they are.
     - Problems (missing paths, explicit files with unsupported suffixes, folders named
       like photos, unreadable folders) are returned, not raised.
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photoenhance.quant.fake import ActQuant, QConv2d
+from photoenhance.model.fake_quant import ActQuant, QConv2d
 
 GATE_RANGE = (-1.0, 1.0)
 

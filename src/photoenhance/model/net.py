@@ -38,7 +38,7 @@ from photoenhance.model.blocks import (
     depth_to_space,
     space_to_depth,
 )
-from photoenhance.quant.fake import ActQuant
+from photoenhance.model.fake_quant import ActQuant
 
 #: H and W of the core network's input must be multiples of this.
 MULTIPLE = 8

@@ -13,7 +13,7 @@ S/2 from its first layer, and onnxruntime's INT8 convolutions are channels-last,
 layout leaves no SpaceToDepth, DepthToSpace or Transpose in the optimised INT8 graph
 (packing is done by numpy, fused with the copy of each tile). The INT8 file is a QDQ graph:
 per-tensor uint8 activations (the QAT scales), per-channel symmetric int8 weights (in
-[-63, 63], see :mod:`photoenhance.quant.fake`) and
+[-63, 63], see :mod:`photoenhance.model.fake_quant`) and
 int32 biases as DequantizeLinear initializers, so onnxruntime's optimiser turns every
 Conv into QLinearConv. The unoptimised file is what ships (optimised graphs are tied to
 the machine that made them).
@@ -35,6 +35,7 @@ from onnx import helper, numpy_helper
 from torch import nn
 
 from photoenhance import __version__
+from photoenhance.model.fake_quant import INT8_MAX, QConv2d, quant_mode, set_quant_mode
 from photoenhance.model.net import (
     CONTEXT_SIZE,
     MULTIPLE,
@@ -43,7 +44,6 @@ from photoenhance.model.net import (
     macs_per_megapixel,
     receptive_radius,
 )
-from photoenhance.quant.fake import INT8_MAX, QConv2d, quant_mode, set_quant_mode
 
 OPSET = 17
 INPUT_NAMES = ("image", "thumb")

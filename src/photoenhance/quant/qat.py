@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from photoenhance.quant.fake import init_quantizers, set_quant_mode
+from photoenhance.model.fake_quant import init_quantizers, set_quant_mode
 
 
 @torch.no_grad()

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from photoenhance.model.fake_quant import set_quant_mode
 from photoenhance.model.net import EnhanceNet, ModelConfig, create_model
-from photoenhance.quant.fake import set_quant_mode
 
 CHECKPOINT_FORMAT = 1
 

@@ -16,20 +16,20 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from photoenhance.bundled import bundled_file
 from photoenhance.data.degrade import DEFAULT_DEGRADE_CONFIG
 from photoenhance.data.pairs import PairDataError, find_pairs, read_flags, split_pairs
 from photoenhance.data.synthetic import SyntheticPairSource
 from photoenhance.metrics import psnr, ssim
+from photoenhance.model.fake_quant import quant_mode, set_quant_mode
 from photoenhance.model.net import SIZES, EnhanceNet, create_model
 from photoenhance.quant.export import export_onnx
-from photoenhance.quant.fake import quant_mode, set_quant_mode
 from photoenhance.quant.qat import calibrate
 from photoenhance.train.batches import (
     DETAIL_DEGRADE_CONFIG,
@@ -181,10 +181,7 @@ def _initial_model(cfg: TrainConfig) -> EnhanceNet:
             return create_model(replace(base, head=cfg.head) if cfg.head else base)
         except ValueError as exc:
             raise TrainError(str(exc)) from exc
-    if cfg.init == "bundled":
-        path = Path(str(resources.files("photoenhance") / "weights" / BUNDLED_CHECKPOINT))
-    else:
-        path = Path(cfg.init)
+    path = bundled_file(BUNDLED_CHECKPOINT) if cfg.init == "bundled" else Path(cfg.init)
     try:
         net = model_from_checkpoint(load_checkpoint(path), path=path)
     except CheckpointError as exc:

@@ -1,0 +1,69 @@
+"""Before/after compare images (``run --compare``): a reduced copy of the decoded photo
+and of the enhanced one side by side, upright (EXIF orientation applied), as a JPEG
+written atomically.  No torch here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from photoenhance.io import DecodedImage, atomic_write
+
+_ORIENT_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def orientation(image: DecodedImage) -> int:
+    """The photo's EXIF Orientation (1..8; 1 when absent or unreadable)."""
+    exif = image.metadata.exif
+    if not exif:
+        return 1
+    try:
+        tags = Image.Exif()
+        tags.load(b"Exif\x00\x00" + exif)
+        value = tags.get(274, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def small_copy(rgb: np.ndarray, size: int) -> Image.Image:
+    """A reduced 8-bit copy of ``rgb`` whose long side is at most ``size``."""
+    h, w = rgb.shape[:2]
+    step = max(1, max(h, w) // (2 * size))
+    sub = rgb[::step, ::step]
+    im = Image.fromarray(np.round(np.clip(sub, 0.0, 1.0) * 255.0).astype(np.uint8), "RGB")
+    im.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return im
+
+
+def write_compare(path: Path, before: Image.Image, after: Image.Image, orientation: int) -> None:
+    """Write ``before`` and ``after`` side by side, turned upright, to ``path`` (atomically,
+    creating its folder)."""
+    if orientation in _ORIENT_TRANSPOSE:
+        before = before.transpose(_ORIENT_TRANSPOSE[orientation])
+        after = after.transpose(_ORIENT_TRANSPOSE[orientation])
+    gap = 8
+    canvas = Image.new(
+        "RGB", (before.width + gap + after.width, max(before.height, after.height)), (255, 255, 255)
+    )
+    canvas.paste(before, (0, 0))
+    canvas.paste(after, (before.width + gap, 0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _save(fh: BinaryIO) -> None:
+        canvas.save(fh, "JPEG", quality=85)
+
+    atomic_write(path, _save)
+

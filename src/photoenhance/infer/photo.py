@@ -1,0 +1,193 @@
+"""One photo, start to finish: the per-photo work every engine runs.
+
+:func:`process_photo` takes one planned photo (:class:`~photoenhance.infer.types.PlannedFile`),
+a loaded :class:`~photoenhance.infer.session.Enhancer` and the run's settings, and gives
+its :class:`~photoenhance.infer.types.FileResult`: decode → colour → enhance → encode →
+atomic write (+ compare image), every warning returned as data.  It is composed of three
+stages that the local engine (:mod:`photoenhance.infer.local`) runs on different threads
+to overlap them, and that other engines call in sequence through :func:`process_photo`:
+
+:func:`decode_photo`
+    skip check, output folder, decode (colour handled by :func:`photoenhance.io.read_image`);
+:func:`enhance_photo`
+    the network, in place in the decoded pixels (and the compare image's "before");
+:func:`write_photo`
+    encode + atomic write (:func:`photoenhance.io.write_image`) and the compare image.
+
+None of them raises for a photo's own problem (unreadable input, folder that cannot be
+created, inference or write error, disk full...): that becomes a ``FileResult`` with
+``status == "error"`` and a one-line reason, and the batch goes on.  Outputs are written
+atomically (temporary file, fsync, rename), so a killed worker never leaves a partial file
+under a final name.
+
+Skipping
+    Without ``overwrite``, an output that exists *and* decodes completely
+    (:func:`photoenhance.io.is_complete_image`) is skipped; a partial one is redone.
+    Special files found in folders (FIFOs, devices, broken or looping symlinks) are
+    skipped too, with the reason (:attr:`FileResult.reason`); they are never opened.
+
+No torch here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from photoenhance.infer.compare import orientation, small_copy, write_compare
+from photoenhance.infer.session import Enhancer
+from photoenhance.infer.types import FileResult, PlannedFile, RunConfig, Status, describe_error
+from photoenhance.io import (
+    DecodedImage,
+    ImageReadError,
+    is_complete_image,
+    probe_image,
+    read_image,
+    write_image,
+)
+
+
+@dataclass
+class PhotoInFlight:
+    """A decoded photo between stages (mutable: its pixels are enhanced in place).
+
+    Attributes:
+        item: the planned photo.
+        image: the decoded photo; ``image.rgb`` holds the enhanced pixels after
+            :func:`enhance_photo`.
+        seconds: time spent on it so far (not counting queue waits).
+        before: reduced copy of the input for the compare image, if one is planned.
+        warnings: notes so far (planning, decoding, then encoding).
+    """
+
+    item: PlannedFile
+    image: DecodedImage
+    seconds: float
+    before: Image.Image | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _error(
+    item: PlannedFile, reason: str, seconds: float = 0.0, mp: float | None = None
+) -> FileResult:
+    return FileResult(item.input, item.output, Status.ERROR, reason, seconds, mp)
+
+
+def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
+    t0 = time.perf_counter()
+    if item.skip is not None:
+        return FileResult(item.input, None, Status.SKIPPED, reason=item.skip)
+    if item.error is not None or item.output is None:
+        return _error(item, item.error or "no output path")
+    dst = item.output
+    if not config.overwrite and os.path.lexists(dst) and is_complete_image(dst):
+        try:
+            w, h = probe_image(item.input, max_megapixels=config.max_megapixels)
+            mp: float | None = w * h / 1e6
+        except ImageReadError:
+            mp = None
+        return FileResult(item.input, dst, Status.SKIPPED, None, time.perf_counter() - t0, mp)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = f"cannot create output folder {dst.parent}: {describe_error(exc)}"
+        return _error(item, reason, time.perf_counter() - t0)
+    image = read_image(item.input, max_megapixels=config.max_megapixels)
+    warnings = [*item.warnings, *image.warnings]
+    return PhotoInFlight(item, image, time.perf_counter() - t0, warnings=warnings)
+
+
+def decode_photo(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
+    """Stage 1: the photo decoded, or its final result (skipped, or an error).
+
+    Skips special files and complete existing outputs (see the module docstring) and
+    creates the output folder before decoding.
+    """
+    try:
+        return _decode(item, config)
+    except Exception as exc:
+        return _error(item, describe_error(exc))
+
+
+def enhance_photo(
+    photo: PhotoInFlight, enhancer: Enhancer, config: RunConfig
+) -> FileResult | None:
+    """Stage 2: enhance ``photo.image.rgb`` in place; None on success, else an error result."""
+    t0 = time.perf_counter()
+    try:
+        rgb = photo.image.rgb
+        if config.compare_dir is not None:
+            photo.before = small_copy(rgb, config.compare_size)
+        if not rgb.flags.writeable:  # pragma: no cover - io hands out writable arrays
+            raise ValueError("decoded pixels are read-only")
+        enhancer.enhance(rgb, strength=config.strength, out=rgb)
+    except Exception as exc:
+        reason = f"inference failed: {describe_error(exc)}"
+        return _error(photo.item, reason, photo.seconds, photo.image.megapixels)
+    photo.seconds += time.perf_counter() - t0
+    return None
+
+
+def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
+    t0 = time.perf_counter()
+    item, image = photo.item, photo.image
+    assert item.output is not None
+    written = write_image(
+        item.output,
+        image,
+        image.rgb,
+        format=config.format,
+        quality=config.quality,
+        software=config.software,
+    )
+    photo.warnings.extend(written.warnings)
+    compare = None
+    if item.compare is not None and photo.before is not None:
+        try:
+            after = small_copy(image.rgb, config.compare_size)
+            write_compare(item.compare, photo.before, after, orientation(image))
+            compare = item.compare
+        except Exception as exc:
+            photo.warnings.append(f"compare image not written: {describe_error(exc)}")
+    seconds = photo.seconds + time.perf_counter() - t0
+    return FileResult(
+        item.input,
+        item.output,
+        Status.OK,
+        None,
+        seconds,
+        image.megapixels,
+        tuple(photo.warnings),
+        compare,
+    )
+
+
+def write_photo(photo: PhotoInFlight, config: RunConfig) -> FileResult:
+    """Stage 3: encode and write the enhanced photo (and its compare image) atomically."""
+    try:
+        return _write(photo, config)
+    except Exception as exc:
+        return _error(photo.item, describe_error(exc), photo.seconds, photo.image.megapixels)
+
+
+def process_photo(item: PlannedFile, enhancer: Enhancer, config: RunConfig) -> FileResult:
+    """Decode → colour → enhance → encode → atomic write of one planned photo.
+
+    The three stages in sequence (see the module docstring); never raises for the photo's
+    own problems, which come back as a ``FileResult`` with ``status == "error"``.
+
+    Args:
+        item: the photo and its planned output (from :func:`~photoenhance.infer.naming.plan_batch`).
+        enhancer: a loaded model (reused across photos).
+        config: the run's settings.
+    """
+    photo = decode_photo(item, config)
+    if isinstance(photo, FileResult):
+        return photo
+    failed = enhance_photo(photo, enhancer, config)
+    if failed is not None:
+        return failed
+    return write_photo(photo, config)

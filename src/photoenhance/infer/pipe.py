@@ -1,0 +1,110 @@
+"""One photo from stdin (or a file) to stdout: ``photoenhance run - -o -``.
+
+:func:`run_pipe` runs the photo through :func:`~photoenhance.infer.photo.process_photo`,
+like every photo of a batch, into a private temporary folder, then hands back the bytes
+of the finished file; the caller writes them to stdout in one go
+(:func:`photoenhance.io.pipe.emit`).  So the output is byte for byte what ``run`` writes
+for the same photo read from a file (format of the input unless ``format`` says
+otherwise, metadata carried over the same way), and an error leaves stdout empty.  A
+photo on stdin is first copied to that folder (:func:`photoenhance.io.pipe.spool`: the
+decoder needs a file).  The temporary folder is removed afterwards, whatever happens.
+
+In the result, the input is ``-`` for stdin and the output ``-``; messages name them so.
+A compare image, if asked for, goes to ``compare_dir/<name>.compare.jpg`` (``stdin`` for
+stdin).  No torch here.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
+
+from photoenhance.infer.naming import COMPARE_SUFFIX
+from photoenhance.infer.photo import process_photo
+from photoenhance.infer.report import file_sha256
+from photoenhance.infer.session import Enhancer
+from photoenhance.infer.types import BatchResult, FileResult, PlannedFile, RunConfig, Status
+from photoenhance.io import ImageReadError, mark_output_folder
+from photoenhance.io.pipe import STDIO, spool
+
+STDIN_NAME = "stdin"
+
+
+@dataclass(frozen=True)
+class PipeResult:
+    """The photo's result (input ``-`` or the file, output ``-``), the batch summary for
+    reports, and the bytes to write to stdout (None when it failed)."""
+
+    result: FileResult
+    batch: BatchResult
+    data: bytes | None
+
+
+def _rename(text: str | None, names: dict[str, str]) -> str | None:
+    if text is None:
+        return None
+    for old, new in names.items():
+        text = text.replace(old, new)
+    return text
+
+
+def run_pipe(
+    source: Path | BinaryIO,
+    config: RunConfig,
+    *,
+    enhancer: Enhancer | None = None,
+) -> PipeResult:
+    """Enhance one photo - ``source`` is a file, or a binary stream (stdin) - for stdout.
+
+    ``config.output_dir`` is not used; ``overwrite`` and ``dry_run`` do not apply.
+
+    Raises:
+        ModelLoadError: the model cannot be loaded.
+    """
+    start = time.perf_counter()
+    if enhancer is None:
+        enhancer = Enhancer(config.inference_config())
+    shown_in = Path(STDIO) if not isinstance(source, Path) else source
+    with tempfile.TemporaryDirectory(prefix="photoenhance-pipe-") as tmp:
+        folder = Path(tmp)
+        name = STDIN_NAME if not isinstance(source, Path) else source.name
+        out = folder / "out" / name
+        out.parent.mkdir()
+        names = {str(out): STDIO}
+        try:
+            path = source if isinstance(source, Path) else spool(source, folder / name)
+        except ImageReadError as exc:
+            result = FileResult(shown_in, Path(STDIO), Status.ERROR, exc.reason)
+            path = None
+        if path is not None:
+            names[str(path)] = str(shown_in)
+            compare = None
+            warnings: tuple[str, ...] = ()
+            if config.compare_dir is not None:
+                compare = config.compare_dir / f"{name}{COMPARE_SUFFIX}"
+                why = mark_output_folder(config.compare_dir)
+                warnings = (why,) if why else ()
+            item = PlannedFile(0, path, out, compare, warnings=warnings)
+            result = process_photo(item, enhancer, replace(config, overwrite=True))
+        data = out.read_bytes() if result.status == Status.OK else None
+    result = replace(
+        result,
+        input=shown_in,
+        output=Path(STDIO),
+        error=_rename(result.error, names),
+        warnings=tuple(_rename(w, names) or "" for w in result.warnings),
+    )
+    batch = BatchResult(
+        (result,),
+        time.perf_counter() - start,
+        Path(STDIO),
+        False,
+        enhancer.info,
+        enhancer.provider,
+        config,
+        file_sha256(enhancer.info.path),
+    )
+    return PipeResult(result, batch, data)

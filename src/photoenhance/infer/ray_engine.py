@@ -1,0 +1,301 @@
+"""The Ray engine (``run --engine ray``): the photos of a plan on a Ray cluster.
+
+Built on Ray Data: the driver plans exactly as the local engine does
+(:func:`~photoenhance.infer.naming.plan_batch`: naming, report checks), then turns the
+photos to process into a dataset with one photo per block
+(``ray.data.from_items(..., override_num_blocks=n)``) and maps it with
+``Dataset.map_batches`` over a pool of actors (a callable class, ``concurrency`` actors,
+each asking Ray for ``num_cpus``/``num_gpus``).  Each actor loads the model once
+(:class:`PhotoActor`) and runs :func:`~photoenhance.infer.photo.process_photo` per photo:
+decode → enhance → encode → atomic write on a filesystem every worker sees (local or
+shared).  Results stream back to the driver (``Dataset.iter_rows``, rows in completion
+order) as they finish, so the caller's progress bar, summary, report and exit codes are
+the same as with the local engine.
+
+Guarantees (as local)
+    Outputs are byte-identical (same function, same model, same settings); the skip
+    check of complete outputs runs in the actor, just before decoding; every write is
+    atomic, so a killed worker leaves at most a hidden temporary, never a partial file
+    under a final name; a photo's own problem is a ``FileResult`` with status ``error``
+    and the others go on.  Ray Data's actor pool restarts a dead actor and retries its
+    task (``max_restarts=-1``, ``max_task_retries=-1`` are its defaults for callable
+    classes), so a worker killed mid-photo only redoes that photo.  On Ctrl-C (or any
+    failure) the driver stops the job: a private Ray instance is shut down (its
+    workers with it), a joined cluster drops this driver's job.  Temporaries of killed
+    workers on this machine are removed at the end (and at the next run's start); on
+    other nodes by the next run whose output folder they are in
+    (:func:`photoenhance.io.clean_stale_temps`).
+
+Cluster
+    ``RunConfig.ray_address`` None starts a private Ray instance on this machine for the
+    run, listening on the loopback interface only (see :func:`import_ray`), and shuts it
+    down afterwards; ``"auto"``
+    (or ``host:port``) joins a running cluster (``ray start --head`` ...) and leaves it
+    running.  When Ray is already initialised in this process (tests, notebooks) that
+    instance is used and left alone.
+
+Actors
+    ``ray_cpus_per_actor`` (default 1) CPUs each; onnxruntime gets as many threads unless
+    ``threads`` is set.  ``ray_gpus_per_actor`` defaults to 1 for ``cuda``/``tensorrt``,
+    and for ``auto`` when the cluster has GPUs (each actor then picks CUDA if its
+    onnxruntime has it), else 0.  ``ray_actors`` defaults to as many as the cluster's
+    CPUs (or GPUs) hold, at most one per photo.
+
+Ray is optional (``pip install "photoenhance[ray]"``); without it this engine is a
+one-line usage error.  Ray APIs used (Ray 2.60): ``ray.init(address=..., num_cpus=...,
+include_dashboard=...)``, ``ray.is_initialized``, ``ray.cluster_resources``,
+``ray.shutdown``, ``ray.data.from_items(override_num_blocks=...)``,
+``Dataset.map_batches(fn=<callable class>, batch_size=..., batch_format="numpy",
+compute=ray.data.ActorPoolStrategy(size=..., max_tasks_in_flight_per_actor=...),
+num_cpus=..., num_gpus=...)`` (``concurrency=`` is deprecated since Ray 2.51),
+``Dataset.iter_rows``, ``DataContext.enable_progress_bars``.  No torch here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import pickle
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from photoenhance.infer.photo import decode_photo, process_photo
+from photoenhance.infer.providers import ProviderUnavailableError, needs_gpu
+from photoenhance.infer.session import Enhancer, ModelLoadError
+from photoenhance.infer.types import (
+    BatchPlan,
+    BatchProgress,
+    FileResult,
+    PlannedFile,
+    ProgressCallback,
+    RunConfig,
+    Status,
+)
+
+RAY_INSTALL_HINT = "--engine ray needs Ray: pip install 'photoenhance[ray]'"
+
+
+class EngineUnavailableError(ValueError):
+    """The engine cannot run here (Ray not installed, no GPUs for a GPU provider...)."""
+
+
+class EngineError(RuntimeError):
+    """The Ray job failed as a whole (cluster lost...); one-line message."""
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    """What the Ray engine gives back: results by ``PlannedFile.index`` and the provider
+    the actors ran on (None when no photo reached an actor)."""
+
+    results: dict[int, FileResult]
+    provider: str | None
+
+
+def import_ray(*, loopback: bool = False) -> Any:
+    """The ``ray`` module (with Ray Data), or :class:`EngineUnavailableError`.
+
+    ``loopback``: a Ray instance this process starts will listen on the loopback
+    interface only.  Ray does that when its node address is the loopback one, which it
+    picks when "clusters are disabled" (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read
+    when Ray is first imported into ``ray._private.ray_constants.ENABLE_RAY_CLUSTER``;
+    the default on macOS/Windows) — right for a private instance that only this machine
+    uses.  Checked by the tests (the node is ``node:127.0.0.1``).
+    """
+    if loopback:
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise EngineUnavailableError(RAY_INSTALL_HINT) from exc
+    constants = sys.modules.get("ray._private.ray_constants")
+    if loopback and constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        constants.ENABLE_RAY_CLUSTER = False  # Ray was imported before the variable was set
+    return ray
+
+
+class PhotoActor:
+    """A Ray Data callable class: loads the model once, then enhances one photo per row.
+
+    The run's settings are a class attribute (:func:`actor_class` makes a subclass per
+    run), so the actor has no constructor arguments for Ray to keep in its object store.
+    Rows in: ``index`` (plan position) and ``job`` (a pickled :class:`PlannedFile`).
+    Rows out: ``index``, ``result`` (a pickled :class:`FileResult`), ``provider`` (the
+    onnxruntime provider the actor runs on) and ``pid`` (the actor's process).
+    """
+
+    config: RunConfig
+
+    def __init__(self) -> None:
+        self.enhancer = Enhancer(self.config.inference_config())
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        results = []
+        for job in batch["job"]:
+            item: PlannedFile = pickle.loads(job)
+            results.append(pickle.dumps(process_photo(item, self.enhancer, self.config)))
+        n = len(results)
+        return {
+            "index": np.asarray(batch["index"], dtype=np.int64),
+            "result": np.array(results, dtype=object),
+            "provider": np.array([self.enhancer.provider] * n, dtype=object),
+            "pid": np.full(n, os.getpid(), dtype=np.int64),
+        }
+
+
+def actor_class(config: RunConfig) -> type[PhotoActor]:
+    """A :class:`PhotoActor` subclass that carries ``config`` (shipped with the class)."""
+    return type("PhotoActor", (PhotoActor,), {"config": config, "__module__": __name__})
+
+
+def _cause(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of ``kinds`` in ``exc``'s chain (Ray wraps worker errors)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, kinds):
+            return e
+        todo.extend([e.__cause__, e.__context__, getattr(e, "cause", None)])
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + "..." if len(text) > 300 else text
+
+
+@dataclass(frozen=True)
+class _Sizing:
+    actors: int
+    cpus: float
+    gpus: float
+    config: RunConfig  # what the actors get (threads set)
+
+
+def _sizing(ray: Any, config: RunConfig, photos: int) -> _Sizing:
+    resources = ray.cluster_resources()
+    cluster_cpus = float(resources.get("CPU", 0.0))
+    cluster_gpus = float(resources.get("GPU", 0.0))
+    gpu = needs_gpu(config.provider) or (config.provider == "auto" and cluster_gpus > 0)
+    cpus = config.ray_cpus_per_actor if config.ray_cpus_per_actor is not None else 1.0
+    gpus = config.ray_gpus_per_actor
+    if gpus is None:
+        gpus = 1.0 if gpu else 0.0
+    if needs_gpu(config.provider) and cluster_gpus <= 0 and config.ray_actors is None:
+        raise EngineUnavailableError(
+            f"--provider {config.provider}: the Ray cluster has no GPUs"
+        )
+    actors = config.ray_actors
+    if actors is None:
+        fits = [cluster_cpus / cpus if cpus > 0 else math.inf]
+        if gpus > 0:
+            fits.append(cluster_gpus / gpus)
+        limit = min(fits)
+        actors = int(limit) if math.isfinite(limit) else (os.cpu_count() or 1)
+    actors = max(1, min(actors, photos))
+    threads = config.threads if config.threads is not None else max(1, math.ceil(cpus))
+    return _Sizing(actors, cpus, gpus, replace(config, threads=threads))
+
+
+def _start(ray: Any, config: RunConfig) -> bool:
+    """Connect to (or start) Ray; True when this call did, so the run must shut it down."""
+    if ray.is_initialized():
+        return False
+    quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
+    # Ray's C++ core logs notes about its own actors on this process's stderr; they stay
+    # in the session's log files (RAY_BACKEND_LOG_LEVEL=info brings them back here)
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    if config.ray_address is None:
+        ray.init(include_dashboard=False, **quiet)
+    else:
+        ray.init(address=config.ray_address, **quiet)
+    return True
+
+
+def _stream(ray: Any, todo: list[PlannedFile], sizing: _Sizing) -> Iterator[dict[str, Any]]:
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # no per-run INFO lines
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.enable_auto_log_stats = False
+    rows = [{"index": item.index, "job": pickle.dumps(item)} for item in todo]
+    ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+    ds = ds.map_batches(
+        actor_class(sizing.config),
+        batch_size=1,
+        batch_format="numpy",
+        # one running + one queued photo per actor: no idle gap, little imbalance at the end
+        compute=ray.data.ActorPoolStrategy(size=sizing.actors, max_tasks_in_flight_per_actor=2),
+        num_cpus=sizing.cpus,
+        num_gpus=sizing.gpus,
+    )
+    yield from ds.iter_rows()
+
+
+def run_ray(
+    plan: BatchPlan, config: RunConfig, on_progress: ProgressCallback | None = None
+) -> EngineRun:
+    """Process every photo of ``plan`` on a Ray cluster; results by ``PlannedFile.index``.
+
+    ``on_progress`` is called on this thread after each photo finishes.
+
+    Raises:
+        EngineUnavailableError: Ray is not installed, or the cluster cannot run the
+            provider.
+        ModelLoadError: the actors cannot load the model.
+        ProviderUnavailableError: the actors' onnxruntime cannot use the provider.
+        EngineError: the Ray job failed as a whole.
+    """
+    ray = import_ray(loopback=config.ray_address is None)
+    results: dict[int, FileResult] = {}
+    megapixels = 0.0
+    total = len(plan.files)
+
+    def finish(index: int, result: FileResult) -> None:
+        nonlocal megapixels
+        results[index] = result
+        if result.status == Status.OK:
+            megapixels += result.megapixels or 0.0
+        if on_progress is not None:
+            on_progress(BatchProgress(len(results), total, megapixels, result))
+
+    todo: list[PlannedFile] = []
+    for item in plan.files:
+        if item.skip is not None or item.error is not None or item.output is None:
+            early = decode_photo(item, config)  # no I/O for these: a skip or an error
+            assert isinstance(early, FileResult)
+            finish(item.index, early)
+        else:
+            todo.append(item)
+    if not todo:
+        return EngineRun(results, None)
+    providers: set[str] = set()
+    started = _start(ray, config)
+    try:
+        sizing = _sizing(ray, config, len(todo))
+        for row in _stream(ray, todo, sizing):
+            providers.add(str(row["provider"]))
+            finish(int(row["index"]), pickle.loads(row["result"]))
+    except (KeyboardInterrupt, EngineUnavailableError):
+        raise
+    except Exception as exc:
+        known = _cause(exc, (ModelLoadError, ProviderUnavailableError))
+        if known is not None:
+            raise type(known)(str(known)) from exc
+        raise EngineError(f"the Ray job failed: {_one_line(exc)}") from exc
+    finally:
+        if started:
+            ray.shutdown()
+    missing = [item for item in todo if item.index not in results]
+    if missing:  # pragma: no cover - Ray Data returns every row or raises
+        raise EngineError(f"the Ray job returned no result for {len(missing)} photo(s)")
+    return EngineRun(results, ", ".join(sorted(providers)) or None)
