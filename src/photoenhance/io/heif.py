@@ -18,7 +18,7 @@ but only *reads* depth and auxiliary images (its README: "Reading of Depth Image
 Writing (:func:`heif_save_kwargs`): x265 ``preset=ultrafast`` through pillow-heif's
 ``enc_params`` ("dictionary with key:value to pass to x265 encoder", ``HeifFile.save``);
 libheif's default preset is ``slow``.  Measured on 12 MP photos on a 2-core Xeon
-(``bench/pipeline.py``): ultrafast costs about a fifth of the default's CPU time and,
+(``bench/pipeline.py``): ultrafast costs about an eighth of the default's CPU time and,
 at equal bits per pixel, PSNR within 0.2 dB of it.  The chroma subsampling and grid
 tile size of the source are kept.  Without an explicit quality the output is sized
 like the original (:func:`match_quality`): the x265 quality is searched on a sample
