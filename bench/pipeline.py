@@ -13,6 +13,16 @@ RSS can be compared):
 Prints a table; ``--write-md BENCHMARKS.md`` replaces (or appends) the section between
 ``<!-- pipeline:start -->`` and ``<!-- pipeline:end -->``.
 
+``--mode heic``: makes ``--count`` 12 MP HEICs (4032x3024, 512 px grid like a phone's;
+each a mosaic of four photos from ``--data``/photos with a little noise, encoded at
+qualities from ``--heic-qualities``), enhances each (not timed) and times
+``write_image`` to HEIC as ``run`` calls it: encode MP/s (wall and CPU seconds) and the
+output/original size ratio.  ``--heic-baseline`` adds the previous settings (quality 95,
+libheif's default x265 preset) for the first photo.  Section ``heic``.
+
+``--mode rss``: ``photoenhance run`` on one synthetic ``--megapixels`` photo in a child
+process; its peak RSS from ``wait4`` (as GNU ``time -v`` reports it).  Section ``memory48``.
+
 ``--engine ray`` compares the engines instead, each in a fresh process, start-up
 included: **local** (model load + ``run_batch``) vs **ray** (start a private Ray
 instance with this machine's CPUs + ``run_batch(engine="ray")``: actors start, load the
@@ -23,6 +33,8 @@ Usage::
 
     python bench/pipeline.py --count 4 --megapixels 12 [--tile 2048] [--threads N]
                              [--input DIR] [--engine local|ray] [--write-md BENCHMARKS.md]
+    python bench/pipeline.py --mode heic --count 3 [--heic-baseline] [--write-md BENCHMARKS.md]
+    python bench/pipeline.py --mode rss --megapixels 48 [--write-md BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ import multiprocessing as mp
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -304,6 +317,148 @@ def update_markdown(path: Path, section: str, *, start: str = START, end: str = 
     path.write_text(text, encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- HEIC
+
+
+@dataclass(frozen=True)
+class HeicResult:
+    """One HEIC written by ``write_image`` (or by the previous settings)."""
+
+    name: str
+    settings: str
+    megapixels: float
+    original_bytes: int
+    output_bytes: int
+    seconds: float
+    cpu_seconds: float
+    quality: int | None
+
+    @property
+    def mp_per_s(self) -> float:
+        return self.megapixels / self.seconds
+
+    @property
+    def cpu_mp_per_s(self) -> float:
+        """MP/s if the encode's CPU time were spread over all cores (an idle machine)."""
+        return self.megapixels / (self.cpu_seconds / (os.cpu_count() or 1))
+
+
+def _cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)  # all threads: x265 runs a thread pool
+    return r.ru_utime + r.ru_stime
+
+
+def make_heics(folder: Path, photos: Path, count: int, qualities: list[int], seed: int = 0) -> list[Path]:
+    """``count`` 12 MP HEICs (4032x3024, 512 px grid): each a 2x2 mosaic of photos from
+    ``photos`` cropped to 4:3 at 2016x1512 (about their own resolution), plus Gaussian
+    noise (sigma 1.5 codes, a phone sensor's), encoded at ``qualities[i % len]``."""
+    from photoenhance.io import heif_available
+
+    if not heif_available():
+        raise SystemExit("--mode heic needs pillow-heif: pip install 'photoenhance[heic]'")
+    names = sorted(p for p in photos.glob("*.jpg") if min(Image.open(p).size) >= 1000)
+    if len(names) < 4:
+        raise SystemExit(f"need at least 4 photos of 1000 px or more in {photos}")
+    rng = np.random.default_rng(seed)
+    w, h = 4032, 3024
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        canvas = Image.new("RGB", (w, h))
+        for i in range(4):
+            with Image.open(names[(k * 4 + i * 5) % len(names)]) as src:
+                im = src.convert("RGB")
+            cw = min(im.width, im.height * 4 // 3)
+            ch = cw * 3 // 4
+            x0, y0 = (im.width - cw) // 2, (im.height - ch) // 2
+            im = im.crop((x0, y0, x0 + cw, y0 + ch)).resize((w // 2, h // 2), Image.Resampling.LANCZOS)
+            canvas.paste(im, ((i % 2) * w // 2, (i // 2) * h // 2))
+        a = np.asarray(canvas).astype(np.float32) + rng.normal(0, 1.5, (h, w, 3)).astype(np.float32)
+        q = qualities[k % len(qualities)]
+        path = folder / f"mosaic_{k:02d}_q{q}.heic"
+        Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8)).save(
+            path, "HEIF", quality=q, tile_size=512, enc_params={"preset": "ultrafast"}
+        )
+        out.append(path)
+    return out
+
+
+def _heic_encode(paths: list[str], out: str, threads: int | None, baseline: bool) -> list[HeicResult]:
+    """Enhance each HEIC (not timed), then time ``write_image`` as ``run`` calls it."""
+    from photoenhance.infer.session import Enhancer, InferenceConfig
+    from photoenhance.io import heif, read_image, write_image
+    from photoenhance.io.encode import _pil_image_banded, plan_output
+
+    chosen: list[int] = []
+    search = heif.match_quality
+
+    def spy(*a: object, **k: object) -> int:
+        q = search(*a, **k)  # type: ignore[arg-type]
+        chosen.append(q)
+        return q
+
+    heif.match_quality = spy  # type: ignore[assignment]
+    enhancer = Enhancer(InferenceConfig(tile=2048, threads=threads))
+    results = []
+    for i, p in enumerate(map(Path, paths)):
+        image = read_image(p)
+        enhancer.enhance(image.rgb, out=image.rgb)
+        dst = Path(out) / p.name
+        chosen.clear()
+        t, c = time.perf_counter(), _cpu_seconds()
+        write_image(dst, image, image.rgb)
+        seconds, cpu = time.perf_counter() - t, _cpu_seconds() - c
+        results.append(HeicResult(p.name, "new", image.megapixels, p.stat().st_size,
+                                  dst.stat().st_size, seconds, cpu, chosen[-1] if chosen else None))
+        if baseline and i == 0:  # what write_image did before: quality 95, libheif's preset
+            import io
+
+            im = _pil_image_banded(image.rgb, None, plan_output(image, "heif"))
+            buf = io.BytesIO()
+            t, c = time.perf_counter(), _cpu_seconds()
+            im.save(buf, "HEIF", quality=95)
+            seconds, cpu = time.perf_counter() - t, _cpu_seconds() - c
+            results.append(HeicResult(p.name, "previous", image.megapixels, p.stat().st_size,
+                                      len(buf.getvalue()), seconds, cpu, 95))
+        del image
+    return results
+
+
+def render_heic(results: list[HeicResult]) -> str:
+    lines = [
+        "| photo | settings | x265 quality | encode s | encode MP/s | CPU s | MP/s at full CPU | original (MB) | output (MB) | output / original |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.name} | {r.settings} | {r.quality if r.quality is not None else '-'} "
+            f"| {r.seconds:.2f} | {r.mp_per_s:.2f} | {r.cpu_seconds:.2f} | {r.cpu_mp_per_s:.2f} "
+            f"| {r.original_bytes / 1e6:.2f} | {r.output_bytes / 1e6:.2f} "
+            f"| {r.output_bytes / r.original_bytes:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- peak RSS
+
+
+def cli_peak_rss(folder: Path, out: Path) -> tuple[float, float]:
+    """``photoenhance run folder -o out`` in a child process: (seconds, peak RSS MiB)."""
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, "-m", "photoenhance", "run", str(folder), "-o", str(out), "-q", "--overwrite"]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"photoenhance run exited {proc.returncode}")
+    peak = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    return seconds, peak
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=4, help="synthetic photos to make (default 4)")
@@ -322,7 +477,25 @@ def main(argv: list[str] | None = None) -> int:
         "--engine", choices=["local", "ray"], default="local",
         help="ray: compare the local and Ray engines, start-up included",
     )  # fmt: skip
+    parser.add_argument(
+        "--mode", choices=("pipeline", "heic", "rss"), default="pipeline",
+        help="pipeline: model only vs end to end (default); heic: HEIC encoding; rss: CLI peak RSS",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data",
+        help="data folder with photos/ (--mode heic)",
+    )
+    parser.add_argument(
+        "--heic-qualities", default="45,60,75", help="qualities of the HEIC originals (--mode heic)"
+    )
+    parser.add_argument(
+        "--heic-baseline", action="store_true", help="also time the previous HEIC settings once"
+    )
     args = parser.parse_args(argv)
+    if args.mode == "heic":
+        return _main_heic(args)
+    if args.mode == "rss":
+        return _main_rss(args)
     max_mp = max(200.0, args.megapixels * 2)
     with tempfile.TemporaryDirectory(prefix="photoenhance-bench-") as tmp:
         if args.input is not None:
@@ -360,6 +533,70 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.write_md is not None:
         update_markdown(args.write_md, markdown_section(table, args, source))
+        print(f"updated {args.write_md}")
+    return 0
+
+
+def _main_heic(args: argparse.Namespace) -> int:
+    from _common import machine, write_section
+
+    qualities = [int(q) for q in args.heic_qualities.split(",")]
+    with tempfile.TemporaryDirectory(prefix="photoenhance-bench-") as tmp:
+        t = time.perf_counter()
+        paths = make_heics(Path(tmp) / "in", args.data / "photos", args.count, qualities)
+        print(f"made {len(paths)} 12 MP HEICs in {time.perf_counter() - t:.1f} s")
+        (Path(tmp) / "out").mkdir()
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(1) as pool:
+            results = pool.apply(
+                _heic_encode, ([str(p) for p in paths], str(Path(tmp) / "out"), args.threads, args.heic_baseline)
+            )
+    table = render_heic(results)
+    print(table)
+    if args.write_md is not None:
+        load = os.getloadavg()[0]
+        text = "\n".join([
+            "## HEIC output (`bench/pipeline.py --mode heic`)",
+            "",
+            f"Command: `python bench/pipeline.py --mode heic --count {args.count}"
+            f"{' --heic-baseline' if args.heic_baseline else ''}` — {dt.date.today().isoformat()}. "
+            f"Machine: {machine()}; load average {load:.1f} when written (a shared VM: wall times "
+            "vary with the neighbours, the CPU column does not).",
+            "",
+            f"Originals: {args.count} 12 MP HEICs (4032x3024, 512 px grid, 4:2:0) made from "
+            f"`photos/` (2x2 mosaics at about their own resolution plus sigma 1.5 noise), "
+            f"encoded at x265 quality {args.heic_qualities}. Each is enhanced, then "
+            "`write_image` (colour conversion, quantisation, quality search, encode, EXIF) "
+            "is timed. 'MP/s at full CPU' = MP / (CPU seconds / cores): an upper bound for "
+            "an idle machine (it assumes the encoder's threads keep every core busy).",
+            "",
+            table,
+        ])
+        write_section("heic", text, args.write_md)
+        print(f"updated {args.write_md}")
+    return 0
+
+
+def _main_rss(args: argparse.Namespace) -> int:
+    from _common import machine, write_section
+
+    with tempfile.TemporaryDirectory(prefix="photoenhance-bench-") as tmp:
+        make_photos(Path(tmp) / "in", 1, args.megapixels)
+        seconds, peak = cli_peak_rss(Path(tmp) / "in", Path(tmp) / "out")
+    row = f"| {args.megapixels:g} | {seconds:.1f} | {peak:.0f} |"
+    table = "| MP | seconds | peak RSS (MiB) |\n|---:|---:|---:|\n" + row
+    print(table)
+    if args.write_md is not None:
+        text = "\n".join([
+            f"## {args.megapixels:g} MP photo end to end (`bench/pipeline.py --mode rss --megapixels {args.megapixels:g}`)",
+            "",
+            f"{dt.date.today().isoformat()} — {machine()}. `photoenhance run` on one synthetic "
+            f"{args.megapixels:g} MP JPEG (output JPEG) in a child process; peak RSS from "
+            "`wait4` (what GNU `time -v` reports).",
+            "",
+            table,
+        ])
+        write_section("memory48", text, args.write_md)
         print(f"updated {args.write_md}")
     return 0
 

@@ -293,3 +293,46 @@ def test_fast_quantisation_equals_clean_then_quantise(bits: int) -> None:
     _quantise_into(_clean_band(x), ref, bits)
     np.testing.assert_array_equal(fast, ref)
     assert fast[0, 0, 0] == 0 and fast[1, 1, 1] == (65535 if bits == 16 else 255) and fast[2, 2, 2] == 0
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA"])
+@pytest.mark.parametrize("tagged", [False, True])
+def test_banded_pillow_image_equals_whole_array_path(monkeypatch: pytest.MonkeyPatch, mode: str, tagged: bool) -> None:
+    """The encoder's Pillow image, filled band by band (what keeps a 48 MP photo under
+    1 GB), holds exactly the pixels of the whole-array path it replaced."""
+    from _iohelpers import P3_XYZ, matrix_icc
+
+    from photoenhance.io import colour
+    from photoenhance.io.encode import OutputPlan, _channels, _pil_image, _pil_image_banded
+
+    monkeypatch.setattr(colour, "_BAND_PIXELS", 9 * 4)  # four rows a band, one partial
+    rng = np.random.default_rng(5)
+    rgb = (rng.random((23, 9, 3)) * 1.4 - 0.2).astype(np.float32)
+    rgb[0, 0] = [np.nan, np.inf, -np.inf]
+    alpha = rng.random((23, 9)).astype(np.float32) if mode in ("RGBA", "LA") else None
+    icc = matrix_icc(P3_XYZ) if tagged and mode in ("RGB", "RGBA") else None
+    plan = OutputPlan("jpeg", mode, 8, icc, icc)
+    banded = _pil_image_banded(rgb, alpha, plan)
+    whole = _pil_image(_channels(rgb, alpha, plan), plan)
+    assert banded.mode == whole.mode == mode and banded.size == (9, 23)
+    np.testing.assert_array_equal(np.asarray(banded), np.asarray(whole))
+    assert np.asarray(banded)[20:].any()  # the last, partial band was filled
+
+
+def test_jpeg_bytes_equal_whole_array_encode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same file bytes as encoding Pillow's image of the whole quantised array."""
+    import io
+
+    from photoenhance.io import colour
+    from photoenhance.io.encode import _channels, _jpeg_kwargs, _pil_image, plan_output
+
+    monkeypatch.setattr(colour, "_BAND_PIXELS", 64 * 10)
+    src = tmp_path / "x.jpg"
+    Image.fromarray(smooth_rgb(75, 64, seed=3)).save(src, quality=90)
+    img = read_image(src)
+    rgb = np.clip(img.rgb * 1.1 - 0.02, -0.1, 1.2)
+    write_image(tmp_path / "o.jpg", img, rgb)
+    plan = plan_output(img, "jpeg")
+    ref = io.BytesIO()
+    _pil_image(_channels(rgb, None, plan), plan).save(ref, "JPEG", **_jpeg_kwargs(img, rgb, plan, "photoenhance", None, []))
+    assert (tmp_path / "o.jpg").read_bytes() == ref.getvalue()

@@ -37,6 +37,7 @@ from PIL import Image, UnidentifiedImageError
 from photoenhance.io import colour, libwarnings
 from photoenhance.io.errors import ImageReadError
 from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
+from photoenhance.io.heif import HeifSource, heif_source
 from photoenhance.io.metadata import Metadata, extract_metadata
 from photoenhance.io.truncation import check_complete
 
@@ -77,6 +78,8 @@ class DecodedImage:
         quality: estimated JPEG quality (1-100) from the quantisation tables, else None.
         warnings: everything noteworthy (multi-frame, colour, metadata problems, and
             Python warnings the libraries raised while decoding).
+        heif: for HEIF sources, the file size, chroma, grid, thumbnails, depth and
+            auxiliary images (see :mod:`photoenhance.io.heif`); else None.
     """
 
     path: Path
@@ -88,6 +91,7 @@ class DecodedImage:
     metadata: Metadata
     quality: int | None
     warnings: tuple[str, ...] = field(default=())
+    heif: HeifSource | None = None
 
     @property
     def width(self) -> int:
@@ -390,6 +394,9 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
         notes.extend(px.warnings)
         meta = early_meta or extract_metadata(im, fmt)
         quality = _quality(im) if fmt == "jpeg" else None
+        heif = heif_source(im, p.stat().st_size) if fmt == "heif" else None
+    im.close()  # the pixels are copied out: free Pillow's image (4 bytes/px for RGB; the
+    del im  # with-block only closes the file) before the float32 array is made below
     if orientation != 1:
         alpha = None if px.alpha is None else _unrotate(px.alpha, orientation)
         px = _Pixels(_unrotate(px.rgb, orientation), alpha, px.bit_depth, px.is_rgb_space, px.warnings)
@@ -414,6 +421,7 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
         metadata=meta,
         quality=quality,
         warnings=tuple(notes),
+        heif=heif,
     )
 
 

@@ -54,6 +54,7 @@ from photoenhance.io.exif import (
     minimal_exif,
 )
 from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
+from photoenhance.io.heif import dropped_notes, heif_save_kwargs
 from photoenhance.io.metadata import TIFF_STRUCTURAL_TAGS, XMP_PNG_KEY
 from photoenhance.io.sixteen import png16, tiff_deflate
 
@@ -204,6 +205,21 @@ def _pil_image(px: np.ndarray, plan: OutputPlan) -> Image.Image:
     if plan.mode == "I;16":
         return Image.fromarray(px.astype(np.uint16, copy=False))  # native uint16 -> "I;16"
     return Image.fromarray(px, plan.mode)
+
+
+def _pil_image_banded(rgb: np.ndarray, alpha: np.ndarray | None, plan: OutputPlan) -> Image.Image:
+    """The 8-bit Pillow image of :func:`_channels` (same pixels), filled band by band.
+
+    Pillow keeps RGB at 4 bytes/px, so ``Image.fromarray`` of a full quantised array
+    holds both (7 bytes/px; 336 MB at 48 MP); here only one band of the array exists.
+    """
+    assert plan.bits == 8 and plan.mode != "I;16"
+    h, w = rgb.shape[:2]
+    im = Image.new(plan.mode, (w, h))
+    for rows in colour.row_bands(h, w):
+        band = _channels(rgb[rows], None if alpha is None else alpha[rows], plan)
+        im.paste(Image.fromarray(band, plan.mode), (0, rows.start))
+    return im
 
 
 def _box_reduce(rgb: np.ndarray, target: int) -> np.ndarray:
@@ -358,6 +374,19 @@ def _webp_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, softwa
     return kw
 
 
+def _heif_kwargs(source: DecodedImage, rgb: np.ndarray, im: Image.Image, plan: OutputPlan, software: str, quality: int | None, notes: list[str]) -> dict[str, Any]:
+    """HEIF options: metadata as for WebP, encoder settings from :mod:`photoenhance.io.heif`
+    (x265 ultrafast, the source's chroma/grid/thumbnail sizes, its size when no quality)."""
+    kw: dict[str, Any] = {"exif": _exif_for_output(source, rgb, software, thumb=True, notes=notes)}
+    if plan.icc_profile:
+        kw["icc_profile"] = plan.icc_profile
+    if source.metadata.xmp:
+        kw["xmp"] = source.metadata.xmp
+    carried = sum(len(kw.get(k) or b"") for k in ("exif", "icc_profile", "xmp"))
+    kw.update(heif_save_kwargs(im, source.heif, quality, carried))
+    return kw
+
+
 @dataclass(frozen=True)
 class EncodedImage:
     """The bytes of a complete file and the metadata compromises made writing them."""
@@ -393,6 +422,9 @@ def encode_bytes(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, *, qua
 
 
 def _encode(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, quality: int | None, software: str, notes: list[str]) -> bytes:
+    fmt = plan.format
+    px: np.ndarray | None = None  # the quantised array (16-bit PNG, TIFF, LUT profiles)
+    im: Image.Image | None = None  # or Pillow's image of it, for Pillow's encoders
     if plan.convert_icc and not colour.is_matrix_profile(plan.convert_icc):
         clean = np.empty(rgb.shape, np.float32)  # rare LUT-profile path: LittleCMS, 8-bit
         for rows in colour.row_bands(rgb.shape[0], rgb.shape[1]):
@@ -400,32 +432,38 @@ def _encode(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, quality: in
         lut_px = colour.from_srgb(clean, plan.convert_icc)
         del clean
         px = _channels(lut_px, source.alpha, OutputPlan(plan.format, plan.mode, plan.bits, plan.icc_profile, None))
-    else:
+    elif fmt == "tiff" or plan.bits == 16 or plan.mode == "I;16":
         px = _channels(rgb, source.alpha, plan)
-    fmt = plan.format
+    else:  # straight into Pillow's image, band by band (no full-size array beside it)
+        im = _pil_image_banded(rgb, source.alpha, plan)
+    if im is None and fmt != "tiff" and not (fmt == "png" and plan.bits == 16 and plan.mode != "I;16"):
+        assert px is not None
+        im, px = _pil_image(px, plan), None  # Pillow copied the pixels: free ours first
     buf = io.BytesIO()
     _warn_extended_xmp(source, fmt, notes)
+    if source.heif is not None:
+        notes.extend(dropped_notes(source.heif, fmt))
     if fmt == "jpeg":
-        kw = _jpeg_kwargs(source, rgb, plan, software, quality, notes)
-        im, px = _pil_image(px, plan), None  # Pillow copied the pixels: free ours first
-        im.save(buf, "JPEG", **kw)
-        del im  # free Pillow's copy before the bytes are copied out
+        assert im is not None
+        im.save(buf, "JPEG", **_jpeg_kwargs(source, rgb, plan, software, quality, notes))
     elif fmt == "png":
         kw = _png_kwargs(source, rgb, plan, software, notes)
-        if plan.bits == 16 and plan.mode != "I;16":
+        if im is None:  # 16-bit RGB(A)
+            assert px is not None
             Image.new(plan.mode, (1, 1)).save(buf, "PNG", **kw)
             return png16(buf.getvalue(), px)
-        im, px = _pil_image(px, plan), None
         im.save(buf, "PNG", **kw)
-        del im  # free Pillow's copy before the bytes are copied out
     elif fmt == "tiff":
+        assert px is not None
         Image.new(plan.mode, (1, 1)).save(buf, "TIFF", **_tiff_kwargs(source, plan))
         return tiff_deflate(_tiff_add_exif(buf.getvalue(), source, rgb, software, notes), px)
-    else:  # webp, or heif with the same options via pillow-heif's plugin
-        kw = _webp_kwargs(source, rgb, plan, software, quality, notes)
-        im, px = _pil_image(px, plan), None
-        im.save(buf, "WEBP" if fmt == "webp" else "HEIF", **kw)
-        del im  # free Pillow's copy before the bytes are copied out
+    elif fmt == "heif":  # via pillow-heif's Pillow plugin
+        assert im is not None
+        im.save(buf, "HEIF", **_heif_kwargs(source, rgb, im, plan, software, quality, notes))
+    else:
+        assert im is not None
+        im.save(buf, "WEBP", **_webp_kwargs(source, rgb, plan, software, quality, notes))
+    del im  # free Pillow's copy before the bytes are copied out
     return buf.getvalue()
 
 
@@ -461,8 +499,10 @@ def write_image(
             ``source.rgb`` unchanged reproduces the source pixels.
         format: ``"jpeg"``, ``"png"``, ``"tiff"``, ``"webp"``, ``"heif"`` (or suffix-like
             aliases); None keeps the source format.
-        quality: JPEG/WebP/HEIF quality 1-100; None = the source JPEG's estimated
-            quality clamped to 75..98, else 95.  Ignored for PNG/TIFF (lossless).
+        quality: JPEG/WebP/HEIF quality 1-100; None = for JPEG/WebP the source JPEG's
+            estimated quality clamped to 75..98, else 95; for HEIF the quality that
+            gives about the HEIF source's file size, else 50 (libheif's default).
+            Ignored for PNG/TIFF (lossless).
         software: value written to EXIF ``Software``.
 
     Returns:
