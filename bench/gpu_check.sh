@@ -10,7 +10,7 @@ exec > >(tee "$OUT/gpu_check.log") 2>&1
 WHL=/tmp/w/onnxruntime_gpu-1.31.1-cp312-cp312-manylinux_2_28_x86_64.whl
 cat /tmp/w/part1 /tmp/w/part2 /tmp/w/part3 /tmp/w/part4 /tmp/w/part5 > "$WHL"
 echo "05d548956197b9d01f59b625de740e0d6be3593f874e241a12dc0362650ecdf7  $WHL" | sha256sum -c - || exit 3
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$WHL" .whl/*.whl || exit 4
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHL" .whl/*.whl || exit 4
 export PYTHONPATH=/tmp/site:src PYTHONUNBUFFERED=1
 # the CUDA 13 / cuDNN 9 libraries onnxruntime-gpu loads: those of the image's torch
 LD_LIBRARY_PATH=$(python3 -c "import site,glob;print(':'.join(sorted({g for s in site.getsitepackages() for g in glob.glob(s+'/nvidia/**/lib',recursive=True)})))"):${LD_LIBRARY_PATH:-}

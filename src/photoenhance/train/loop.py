@@ -586,7 +586,10 @@ def train(
 
     def calibration_batches() -> Any:
         if data.sampler is not None:
-            return (data.sampler.sample(cfg.batch_size)[:1] for _ in range(cfg.calib_batches))
+            return (
+                (data.sampler.sample(cfg.batch_size)[0].to(device, memory_format=torch.channels_last),)
+                for _ in range(cfg.calib_batches)
+            )
         return ((x_.to(device, memory_format=torch.channels_last),)
                 for x_, _, _ in stream_loader(0, cfg.calib_batches, CALIB_STREAM))
 
