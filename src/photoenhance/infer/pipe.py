@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from photoenhance.infer.naming import COMPARE_SUFFIX
+from photoenhance.infer.naming import COMPARE_SUFFIX, check_report_path
 from photoenhance.infer.photo import process_photo
 from photoenhance.infer.report import file_sha256
 from photoenhance.infer.session import Enhancer
@@ -63,8 +63,13 @@ def run_pipe(
 
     Raises:
         ModelLoadError: the model cannot be loaded.
+        OutputConflictError: ``config.report`` may not be written (checked before any
+            work, as :func:`~photoenhance.infer.naming.plan_batch` does for a batch).
     """
     start = time.perf_counter()
+    if config.report is not None:
+        inputs = {source.resolve()} if isinstance(source, Path) else set()
+        check_report_path(config.report, inputs, [])
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
     shown_in = Path(STDIO) if not isinstance(source, Path) else source
