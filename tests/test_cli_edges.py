@@ -144,3 +144,18 @@ def test_watch_cli_output_is_the_watched_folder(tmp_path: Path) -> None:
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "is the output folder" in lines[0], lines
     assert sorted(os.listdir(photos)) == []
+
+
+def test_pipe_compare_folder_holding_the_input_is_refused(
+    tmp_path: Path, make_photo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run photos/a.jpg -o - --compare photos`` marked the user's photo folder as
+    photoenhance output (a later ``run photos`` found nothing); ``run`` refuses it too."""
+    monkeypatch.chdir(tmp_path)
+    photo = make_photo(tmp_path / "photos" / "a.jpg")
+    r = cli_input(b"", "run", photo, "-o", "-", "--compare", tmp_path / "photos")
+    assert r.exit_code == 2, r.output
+    assert r.stdout_bytes == b""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--compare" in lines[0] and "holds the input" in lines[0], lines
+    assert sorted(os.listdir(tmp_path / "photos")) == ["a.jpg"]
