@@ -99,7 +99,10 @@ def test_pipe_report_checked_before_the_photo_is_enhanced(
     photo = make_photo(tmp_path / "a.jpg")
     mine = make_photo(tmp_path / "mine.png")
     before = mine.read_bytes()
-    for args in (["-", "-o", "-", "--report", "mine.png"], ["a.jpg", "-o", "-", "--report", "a.jpg"]):
+    for args in (
+        ["-", "-o", "-", "--report", "mine.png"],
+        ["a.jpg", "-o", "-", "--report", "a.jpg"],
+    ):
         r = cli_input(photo.read_bytes(), "run", *args)
         assert r.exit_code == 2, r.output
         assert r.stdout_bytes == b""
