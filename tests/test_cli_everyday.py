@@ -254,7 +254,8 @@ class Watch:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         assert self.proc.stderr is not None
-        threading.Thread(target=self._read, args=(self.proc.stderr,), daemon=True).start()
+        self.reader = threading.Thread(target=self._read, args=(self.proc.stderr,), daemon=True)
+        self.reader.start()
 
     def _read(self, stream: IO[str]) -> None:
         for line in stream:
@@ -276,7 +277,7 @@ class Watch:
     def stop(self, sig: int) -> tuple[int, list[str]]:
         self.proc.send_signal(sig)
         code = self.proc.wait(timeout=30)
-        time.sleep(0.1)  # let the reader thread drain the pipe
+        self.reader.join(timeout=30)  # read to the end of stderr (no fixed sleep: flaky)
         while not self.lines.empty():
             self.seen.append(self.lines.get())
         return code, self.seen

@@ -277,7 +277,7 @@ def _run_pipe(
     import sys
 
     from photoenhance.infer.pipe import run_pipe
-    from photoenhance.infer.runner import write_report
+    from photoenhance.infer.runner import OutputConflictError, write_report
     from photoenhance.infer.session import ModelLoadError
     from photoenhance.io import ImageWriteError
     from photoenhance.io.pipe import emit, is_stdio
@@ -294,6 +294,10 @@ def _run_pipe(
     if html is not None:
         _fail("--html cannot be combined with -o - (the page links the output file)")
     source = inputs[0]
+    if stdin and sys.stdin is None:
+        _fail("- reads a photo from stdin, which is closed: pipe one in (< photo.jpg)")
+    if sys.stdout is None:
+        _fail("-o - writes the photo to stdout, which is closed: redirect it (> out.jpg)")
     if stdin and sys.stdin.isatty():
         _fail("- reads a photo from stdin, which is a terminal: pipe one in (< photo.jpg)")
     if not stdin and not os.path.lexists(source):
@@ -305,6 +309,8 @@ def _run_pipe(
     console = _stderr()
     try:
         piped = run_pipe(sys.stdin.buffer if stdin else source, config)
+    except OutputConflictError as exc:
+        _fail(str(exc))
     except ModelLoadError as exc:
         _fail(f"cannot load model: {exc}")
     except KeyboardInterrupt:

@@ -22,11 +22,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from photoenhance.infer.naming import COMPARE_SUFFIX
+from photoenhance.infer.naming import COMPARE_SUFFIX, check_report_path
 from photoenhance.infer.photo import process_photo
 from photoenhance.infer.report import file_sha256
 from photoenhance.infer.session import Enhancer
-from photoenhance.infer.types import BatchResult, FileResult, PlannedFile, RunConfig, Status
+from photoenhance.infer.types import (
+    BatchResult,
+    FileResult,
+    OutputConflictError,
+    PlannedFile,
+    RunConfig,
+    Status,
+)
 from photoenhance.io import ImageReadError, mark_output_folder
 from photoenhance.io.pipe import STDIO, spool
 
@@ -63,8 +70,21 @@ def run_pipe(
 
     Raises:
         ModelLoadError: the model cannot be loaded.
+        OutputConflictError: ``config.report`` may not be written, or the compare folder
+            holds the input photo (checked before any work, as
+            :func:`~photoenhance.infer.naming.plan_batch` does for a batch).
     """
     start = time.perf_counter()
+    if isinstance(source, Path) and config.compare_dir is not None:
+        folder, photo = config.compare_dir.resolve(), source.resolve()
+        if folder in photo.parents:  # run refuses it too (its walk skips the photo)
+            raise OutputConflictError(
+                f"--compare {config.compare_dir} holds the input {source}; it would be "
+                "marked as an output folder (choose another folder)"
+            )
+    if config.report is not None:
+        inputs = {source.resolve()} if isinstance(source, Path) else set()
+        check_report_path(config.report, inputs, [])
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
     shown_in = Path(STDIO) if not isinstance(source, Path) else source

@@ -319,18 +319,30 @@ def watch_folders(
 
     Raises:
         ModelLoadError: the model cannot be loaded.
-        ValueError: a folder does not exist or is not a folder.
+        ValueError: a folder does not exist or is not a folder, or it is the output or
+            compare folder or lies inside one.
     """
     import watchfiles  # imported here: the CLI's other commands do not need it
 
     start = time.perf_counter()
+    run = config.run
+    written = [
+        (what, f, _real(f))
+        for what, f in (("output", run.output_dir), ("compare", run.compare_dir))
+        if f is not None
+    ]
     for folder in config.folders:
         if not Path(folder).is_dir():
             raise ValueError(f"{folder}: not a folder (watch takes folders)")
+        for what, out, real_out in written:  # all there would be ignored, and the
+            if _within(_real(Path(folder)), real_out):  # folder marked as output
+                raise ValueError(
+                    f"{folder}: is the {what} folder {out} or inside it; nothing there "
+                    "would be enhanced"
+                )
     if enhancer is None:
         enhancer = Enhancer(config.run.inference_config())
     stop = stop if stop is not None else threading.Event()
-    run = config.run
     for folder in (run.output_dir, run.compare_dir):
         if folder is not None:
             mark_output_folder(folder)  # creates it; a failure shows on each photo's write

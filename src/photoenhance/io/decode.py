@@ -164,7 +164,7 @@ def _open_unchecked(path: Path) -> Image.Image:
     raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
 
 
-def _open(path: Path, max_megapixels: float) -> Image.Image:
+def _open(path: Path, max_megapixels: float, *, retry_heif: bool = True) -> Image.Image:
     """Open ``path`` read-only and check its header size against ``max_megapixels``.
 
     Call inside :func:`libwarnings.capture` (Pillow warns about sizes we allow).
@@ -176,9 +176,13 @@ def _open(path: Path, max_megapixels: float) -> Image.Image:
         except Image.DecompressionBombError:
             im = _open_unchecked(path)
     except UnidentifiedImageError:
-        if _looks_like_heif(path) and not heif_available():
+        if not (retry_heif and _looks_like_heif(path)):
+            raise ImageReadError(path, "not a recognised image (unknown format or corrupt header)") from None
+        if not heif_available():
             raise ImageReadError(path, HEIC_INSTALL_HINT) from None
-        raise ImageReadError(path, "not a recognised image (unknown format or corrupt header)") from None
+        # HEIF data under another name (a photo piped in, ``IMG_0001``): the HEIF opener
+        # is registered lazily, by heif_available() just now, so Pillow did not try it yet
+        return _open(path, max_megapixels, retry_heif=False)
     except PermissionError:
         raise ImageReadError(path, "permission denied") from None
     except ImageReadError:

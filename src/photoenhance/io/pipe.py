@@ -49,13 +49,22 @@ def spool(stream: BinaryIO, dst: Path) -> Path:
 
 
 def emit(data: bytes, stream: BinaryIO) -> None:
-    """Write ``data`` (a finished photo) to ``stream`` in one go and flush.
+    """Write ``data`` (a finished photo) to ``stream`` in one go and flush; all of it or
+    an error (a short write is continued, never taken for success).
 
     Raises:
         ImageWriteError: the stream cannot be written (a closed pipe...).
     """
+    view = memoryview(data)
     try:
-        stream.write(data)
+        # a write may take only part of the data: when the reader went away after some
+        # of it, a buffered stdout returns the short count instead of raising (and a
+        # raw one may); the rest is written, or the next write raises (EPIPE)
+        while view:
+            n = stream.write(view)
+            if not n:
+                raise ImageWriteError(STDIO, "cannot write stdout (nothing written)")
+            view = view[n:]
         stream.flush()
     except OSError as exc:  # BrokenPipeError included
         raise ImageWriteError(STDIO, f"cannot write stdout ({exc.strerror or exc})") from exc
