@@ -161,6 +161,23 @@ def test_explicit_output_folder_with_user_files(cli: Any, tmp_path: Path, make_p
     assert mine.read_text() == "my notes"
 
 
+def test_output_folder_holding_the_users_photos_is_not_marked(
+    cli: Any, tmp_path: Path, make_photo: Any
+) -> None:
+    src = make_photo(tmp_path / "in" / "a.jpg", seed=1)
+    pictures = tmp_path / "Pictures"
+    mine = make_photo(pictures / "holiday.jpg", seed=2)
+    before = mine.read_bytes()
+    r = cli("run", src, "-o", pictures)
+    assert r.exit_code == 0, r.output
+    assert "already holds photos of yours" in r.stderr and not is_output_folder(pictures)
+    assert mine.read_bytes() == before
+    # a later run over the folder still finds the user's photo
+    r2 = cli("run", pictures, "-o", tmp_path / "x")
+    assert r2.exit_code == 0, r2.output
+    assert is_complete_image(tmp_path / "x" / "holiday.jpg")
+
+
 def test_foreign_file_with_the_marker_name_is_kept(
     cli: Any, tmp_path: Path, make_photo: Any
 ) -> None:

@@ -76,9 +76,9 @@ def test_walk_skips_marked_folders_found_and_given(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     touch(photos / "a.jpg")
     touch(photos / "sub" / "b.jpg")
+    assert mark_output_folder(photos / "enhanced") is None  # marked first, then written
     touch(photos / "enhanced" / "a.jpg")
     touch(photos / "enhanced" / "deep" / "c.jpg")
-    mark_output_folder(photos / "enhanced")
     res = walk_inputs([photos], output_dir=tmp_path / "elsewhere")
     assert [f.relative.as_posix() for f in res.files] == ["a.jpg", "sub/b.jpg"]
     assert res.skipped == ((photos / "enhanced", MARKER_REASON),)
@@ -98,3 +98,20 @@ def test_walk_ignores_foreign_marker_named_file(tmp_path: Path) -> None:
     touch(tmp_path / "in" / MARKER_NAME, b"not ours")
     res = walk_inputs([tmp_path / "in"], output_dir=None)
     assert [f.relative.as_posix() for f in res.files] == ["a.jpg"] and res.skipped == ()
+
+
+def test_a_folder_holding_the_users_photos_is_never_marked(tmp_path: Path) -> None:
+    pictures = tmp_path / "Pictures"
+    (pictures / "2024" / "trip").mkdir(parents=True)
+    (pictures / "notes.txt").write_text("mine")
+    (pictures / ".hidden.jpg").write_bytes(b"a temporary")
+    (pictures / "2024" / "trip" / "IMG_1.JPG").write_bytes(b"a photo of the user's")
+    why = mark_output_folder(pictures)
+    assert why is not None and "already holds photos of yours (IMG_1.JPG" in why
+    assert not (pictures / MARKER_NAME).exists() and not is_output_folder(pictures)
+    # without photos (only other files, hidden temporaries) it is marked
+    (pictures / "2024" / "trip" / "IMG_1.JPG").unlink()
+    assert mark_output_folder(pictures) is None and is_output_folder(pictures)
+    # once marked, photos written there later do not unmark it
+    (pictures / "out.jpg").write_bytes(b"an enhanced photo")
+    assert mark_output_folder(pictures) is None and is_output_folder(pictures)

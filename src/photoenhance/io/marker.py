@@ -16,7 +16,11 @@ Only a marker photoenhance wrote counts (a regular file of at most
 that happens to have the marker's name is neither trusted nor ever overwritten (the
 folder is then simply not marked, and :func:`mark_output_folder` says so).  The marker is
 written complete or not at all and never over an existing file (temporary + hard link,
-see :func:`_create_exclusive`); an existing marker is left as it is.  Deleting the marker makes the folder an
+see :func:`_create_exclusive`); an existing marker is left as it is.  A folder that
+already holds photos and no marker (``run a.jpg -o ~/Pictures``) is not marked: marking
+it would make later runs skip the user's own photos there; :func:`mark_output_folder`
+says so (the enhanced copies written there may then be taken as input by a later run
+over that folder: the lesser harm).  Deleting the marker makes the folder an
 ordinary input folder again.
 """
 
@@ -31,6 +35,7 @@ from pathlib import Path
 
 from photoenhance import __version__
 from photoenhance.io.atomic import temp_name_for
+from photoenhance.io.formats import is_supported_suffix
 
 MARKER_NAME = ".photoenhance-output"
 MARKER_KEY = "photoenhance_output"
@@ -94,6 +99,11 @@ def mark_output_folder(folder: Path, version: str | None = None) -> str | None:
     """
     path = Path(folder) / MARKER_NAME
     try:
+        if not os.path.lexists(path) and (photo := _photo_in(Path(folder))) is not None:
+            return (
+                "not marked as an output folder: it already holds photos of yours "
+                f"({photo.name}...); marking it would hide them from later runs"
+            )
         Path(folder).mkdir(parents=True, exist_ok=True)
         if not os.path.lexists(path):
             _create_exclusive(path, marker_bytes(version or __version__))
@@ -107,6 +117,26 @@ def mark_output_folder(folder: Path, version: str | None = None) -> str | None:
     return (
         f"not marked as an output folder: {MARKER_NAME} there is not photoenhance's; left as it is"
     )
+
+
+def _photo_in(folder: Path) -> Path | None:
+    """The first photo (a file with a supported extension, not hidden: temporaries are)
+    found anywhere under an existing, unmarked ``folder``, else None.  Stops at the first
+    one, so a big photo folder costs one directory listing or so."""
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for e in entries:
+                    if e.name.startswith("."):
+                        continue
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(Path(e.path))
+                    elif is_supported_suffix(e.name) and e.is_file():
+                        return Path(e.path)
+        except OSError:
+            continue  # missing or unreadable: nothing of the user's found there
+    return None
 
 
 def _create_exclusive(path: Path, data: bytes) -> None:
