@@ -204,6 +204,7 @@ def _build_run_config(
 ) -> RunConfig:
     """Merge flags over config-file defaults into a :class:`RunConfig` (exit 2 on errors)."""
     from photoenhance.config import ConfigError, cache_dir, load_config, normalise_output_format
+    from photoenhance.infer.providers import default_tile
     from photoenhance.infer.runner import DEFAULT_TILE, RunConfig
 
     try:
@@ -224,7 +225,12 @@ def _build_run_config(
             strength=strength
             if strength is not None
             else (defaults.strength if defaults.strength is not None else 1.0),
-            tile=tile if tile is not None else (defaults.tile or DEFAULT_TILE),
+            tile=tile
+            if tile is not None
+            else (
+                defaults.tile
+                or default_tile(str(engine.get("provider") or "auto"), DEFAULT_TILE)
+            ),
             threads=threads if threads is not None else defaults.threads,
             overwrite=overwrite,
             dry_run=dry_run,
@@ -425,7 +431,7 @@ def run_command(
             "--tile",
             metavar="PX",
             help="Inference tile size in pixels, at least 64; photos above 24 MP use at most "
-            "1024 px tiles (bounds memory). \\[default: 2048]",
+            "1024 px tiles (bounds memory). \\[default: 2048; 4096 on a GPU provider]",
             show_default=False,
         ),
     ] = None,

@@ -70,3 +70,16 @@ def test_report_and_info_name_the_provider(cli: Any, make_photo: Any, tmp_path: 
     assert json.loads((tmp_path / "r.json").read_text())["provider"] == "CPUExecutionProvider"
     r = cli("info", "--provider", "cpu")
     assert "CPUExecutionProvider" in r.stdout
+
+
+def test_default_tile_is_larger_on_a_gpu_provider() -> None:
+    from photoenhance.infer.providers import GPU_DEFAULT_TILE, default_tile
+
+    gpu = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    cpu = ["CPUExecutionProvider"]
+    assert default_tile("auto", 2048, gpu) == GPU_DEFAULT_TILE == 4096
+    assert default_tile("cuda", 2048, gpu) == 4096
+    assert default_tile("auto", 2048, cpu) == 2048
+    assert default_tile("cpu", 2048, gpu) == 2048
+    assert default_tile("cuda", 2048, cpu) == 2048  # unusable: its error comes later
+    assert default_tile("nonsense", 1024, gpu) == 1024
