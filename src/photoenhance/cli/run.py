@@ -1,0 +1,440 @@
+"""``photoenhance run``: enhance photos and folders into an output folder (progress bar or
+plain progress lines, per-file errors, summary, ``--report``, ``--html``).  Pipe mode
+(``-o -``) is in :mod:`photoenhance.cli.pipe`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from photoenhance.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    _interrupt_message,
+    _interrupted_code,
+)
+from photoenhance.cli.help import _FORMAT_CHOICES, _Command, _examples
+from photoenhance.cli.pipe import _run_pipe
+from photoenhance.cli.render import (
+    _error_line,
+    _fail,
+    _line,
+    _note_line,
+    _stderr,
+    _stdout,
+    _warning_line,
+)
+from photoenhance.cli.root import app
+from photoenhance.cli.runconfig import _build_run_config
+from photoenhance.display import PlainProgress
+
+if TYPE_CHECKING:  # heavy imports (onnxruntime, numpy, Pillow) wait until a command runs
+    from photoenhance.infer.runner import BatchResult, RunConfig
+
+
+def _print_dry_run(result: BatchResult) -> None:
+    out = _stdout()
+    for f in result.files:
+        src = _line(f.input)
+        if f.status == "error":
+            out.print(Text(f"error    {src}: {_line(f.error or 'failed')}"))
+        elif f.status == "skipped" and f.output is None:
+            out.print(Text(f"skip     {src} ({_line(f.reason or 'skipped')})"))
+        elif f.status == "skipped":
+            out.print(Text(f"skip     {src} -> {_line(f.output)} (exists)"))
+        else:
+            out.print(Text(f"enhance  {src} -> {_line(f.output or '')}"))
+
+
+def _summary(console: Console, result: BatchResult) -> None:
+    if result.dry_run:
+        console.print(
+            Text(
+                f"Dry run: {result.planned} to enhance, {result.skipped} skipped, "
+                f"{result.failed} failed; nothing written."
+            )
+        )
+        return
+    console.print(
+        Text(
+            f"Done: {result.ok} enhanced, {result.skipped} skipped, {result.failed} failed; "
+            f"{result.megapixels:.1f} MP in {result.seconds:.1f} s "
+            f"({result.megapixels_per_second:.2f} MP/s) -> {_line(result.output_dir)}"
+        )
+    )
+
+
+@app.command(
+    "run",
+    cls=_Command,
+    epilog=_examples(
+        "photoenhance run photos/ -o enhanced/",
+        "photoenhance run IMG_0001.jpg IMG_0002.heic --format jpeg --quality 92",
+        "photoenhance run photos/ --strength 0.6 --report report.json",
+        "photoenhance run photos/ --dry-run",
+        "cat IMG_0001.jpg | photoenhance run - -o - > enhanced.jpg",
+        "photoenhance run photos/ -o enhanced/ --html enhanced/report.html",
+        "photoenhance run /shared/photos -o /shared/out --engine ray --ray-address auto",
+    ),
+)
+def run_command(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Photos and/or folders to enhance; - alone: one photo from stdin.",
+            show_default=False,
+            metavar="INPUT",
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="DIR",
+            help="Output folder (mirrors the input tree); - writes the one photo to stdout. "
+            "\\[default: ./enhanced]",
+            show_default=False,
+        ),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive/--no-recursive", help="Walk sub-folders of input folders.")
+    ] = True,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar=_FORMAT_CHOICES,
+            help="Output format; same: each input's own. \\[default: same]",
+            show_default=False,
+        ),
+    ] = None,
+    quality: Annotated[
+        int | None,
+        typer.Option(
+            "--quality",
+            metavar="1-100",
+            help="JPEG/WebP quality. \\[default: about the original's]",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            metavar="FILE",
+            help="ONNX model to use. \\[default: the bundled INT8 model]",
+            show_default=False,
+        ),
+    ] = None,
+    strength: Annotated[
+        float | None,
+        typer.Option(
+            "--strength",
+            metavar="0..1",
+            help="Effect strength: 0 leaves the photo as it is. \\[default: 1.0]",
+            show_default=False,
+        ),
+    ] = None,
+    tile: Annotated[
+        int | None,
+        typer.Option(
+            "--tile",
+            metavar="PX",
+            help="Inference tile size in pixels, at least 64; photos above 24 MP use at most "
+            "1024 px tiles (bounds memory). \\[default: 2048; 4096 on a GPU provider]",
+            show_default=False,
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            metavar="N",
+            help="Inference threads. \\[default: all cores]",
+            show_default=False,
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Redo outputs that already exist (default: skip complete ones)."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the plan on stdout; write nothing.")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE",
+            help="Write a JSON report (per file + summary) to this file.",
+            show_default=False,
+        ),
+    ] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare",
+            metavar="DIR",
+            help="Write a before/after JPEG per photo to this folder.",
+            show_default=False,
+        ),
+    ] = None,
+    max_megapixels: Annotated[
+        float,
+        typer.Option(
+            "--max-megapixels",
+            metavar="MP",
+            help="Refuse inputs larger than this (decompression bombs).",
+        ),
+    ] = 200.0,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write a before/after page (100 % crops, per-photo numbers, run summary) to "
+            "this .html file; its images go to a FILE_files folder next to it.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No progress, warnings or summary; errors only.")
+    ] = False,
+    provider: Annotated[
+        str,
+        typer.Option(
+            "--provider",
+            metavar="[auto|cpu|cuda|tensorrt]",
+            help="onnxruntime execution provider (auto: CUDA if "
+            "available, else CPU).",
+        ),
+    ] = "auto",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            metavar="[local|ray]",
+            help="local (this process) or ray (a Ray cluster; pip install 'photoenhance[ray]').",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDR",
+            help="Ray cluster to join ('auto': the running one). \\[default: a private "
+            "local Ray instance for this run]",
+            show_default=False,
+        ),
+    ] = None,
+    ray_actors: Annotated[
+        int | None,
+        typer.Option(
+            "--ray-actors",
+            metavar="N",
+            help="Model-holding Ray actors. \\[default: as many as the cluster's CPUs/GPUs]",
+            show_default=False,
+        ),
+    ] = None,
+    ray_cpus: Annotated[
+        float | None,
+        typer.Option(
+            "--ray-cpus-per-actor",
+            metavar="N",
+            help="CPUs per Ray actor (and onnxruntime threads). \\[default: 1]",
+            show_default=False,
+        ),
+    ] = None,
+    ray_gpus: Annotated[
+        float | None,
+        typer.Option(
+            "--ray-gpus-per-actor",
+            metavar="N",
+            help="GPUs per Ray actor. \\[default: 1 for a GPU provider, else 0]",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Enhance photos from INPUT files/folders into the output folder."""
+    from photoenhance.infer.runner import (
+        BatchProgress,
+        EngineError,
+        EngineUnavailableError,
+        NoInputsError,
+        OutputConflictError,
+        ProviderUnavailableError,
+        run_batch,
+        write_report,
+    )
+    from photoenhance.infer.session import ModelLoadError
+    from photoenhance.io import ImageWriteError
+
+    config = _build_run_config(
+        output=output, recursive=recursive, format=format, quality=quality, model=model,
+        strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=dry_run,
+        compare=compare, max_megapixels=max_megapixels, report=report,
+        provider=provider, engine=engine, ray_address=ray_address, ray_actors=ray_actors,
+        ray_cpus_per_actor=ray_cpus, ray_gpus_per_actor=ray_gpus,
+    )  # fmt: skip
+    if str(config.output_dir) == "-" or any(str(p) == "-" for p in inputs):
+        _run_pipe(inputs, config, quiet=quiet, html=html)
+    if config.output_dir.exists() and not config.output_dir.is_dir():
+        _fail(f"--output {config.output_dir} exists and is not a folder")
+    if (
+        config.compare_dir is not None
+        and config.compare_dir.exists()
+        and not config.compare_dir.is_dir()
+    ):
+        _fail(f"--compare {config.compare_dir} exists and is not a folder")
+    if html is not None:
+        from photoenhance.infer.html_report import HtmlPathError, check_html_path
+
+        try:
+            check_html_path(html, others=[report] if report is not None else [])
+        except HtmlPathError as exc:
+            _fail(str(exc))
+    console = _stderr()
+    progress = Progress(
+        TextColumn("[bold]Enhancing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}", markup=False),
+        console=console,
+        disable=quiet or dry_run or not console.is_terminal,
+        transient=True,
+    )
+    # stderr not a terminal (cron, CI logs): plain lines instead of the bar
+    plain = None if quiet or dry_run or console.is_terminal else PlainProgress(time.perf_counter())
+    task: TaskID | None = None
+    started = time.perf_counter()
+
+    def on_progress(event: BatchProgress) -> None:
+        nonlocal task, started
+        if task is None:
+            started = time.perf_counter()  # after model loading
+            task = progress.add_task("enhance", total=event.total, rate="", current="")
+            if plain is not None:
+                plain.start = plain.last = started
+        now = time.perf_counter()
+        elapsed = max(now - started, 1e-6)
+        current = "" if event.current is None else _line(event.current.name)[:60]
+        progress.update(
+            task,
+            completed=event.done,
+            rate=f"{event.megapixels / elapsed:.2f} MP/s",
+            **({"current": current} if event.result is None else {}),
+        )
+        f = event.result
+        if f is None:
+            return
+        if f.status == "error":
+            _error_line(progress.console, f.input, f.error or "failed")
+        elif not quiet:
+            if f.reason is not None:
+                _note_line(progress.console, f.input, f.reason)
+            for w in f.warnings:
+                _warning_line(progress.console, f.input, w)
+        if plain is not None and (line := plain.line(event.done, event.total, event.megapixels, now)):
+            console.print(Text(line))
+
+    try:
+        with progress:
+            result = run_batch(inputs, config, on_progress=on_progress)
+    except NoInputsError as exc:
+        for path, reason in exc.problems:
+            _error_line(console, path, reason)
+        named = {str(path) for path, _ in exc.problems}
+        rest = [str(path) for path in inputs if str(path) not in named]
+        if not rest:  # each input already named once, with its reason
+            raise typer.Exit(EXIT_USAGE) from None
+        _fail(f"no photos found in {', '.join(rest)}" if named else str(exc))
+    except OutputConflictError as exc:
+        _fail(str(exc))
+    except ModelLoadError as exc:
+        _fail(f"cannot load model: {exc}")
+    except (ProviderUnavailableError, EngineUnavailableError) as exc:
+        _fail(str(exc))
+    except EngineError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    except KeyboardInterrupt:
+        console.print(_interrupt_message())
+        raise typer.Exit(_interrupted_code()) from None
+
+    code = EXIT_FAILED if result.failed else EXIT_OK
+    if result.dry_run:
+        _print_dry_run(result)
+        for f in result.files:
+            if f.status == "error":
+                _error_line(console, f.input, f.error or "failed")
+            elif f.reason is not None and not quiet:
+                _note_line(console, f.input, f.reason)
+    if report is not None and not result.dry_run:
+        try:
+            write_report(result, report)
+        except ImageWriteError as exc:
+            _error_line(console, exc.path, f"report not written: {exc.reason}")
+            code = EXIT_FAILED
+    if html is not None and not result.dry_run:
+        code = _write_html(console, result, config, html, quiet) or code
+    if not quiet:
+        _summary(console, result)
+    raise typer.Exit(code)
+
+
+def _write_html(
+    console: Console, result: BatchResult, config: RunConfig, html: Path, quiet: bool
+) -> int:
+    """Write the ``--html`` page; returns EXIT_FAILED if it could not be written."""
+    from photoenhance.infer.html_report import write_html_report
+    from photoenhance.io import ImageWriteError
+
+    settings = {
+        "format": config.format or "same as input",
+        "quality": config.quality if config.quality is not None else "about the original's",
+        "strength": config.strength,
+        "tile": f"{config.tile} px",
+        "threads": config.threads or "auto",
+        "model file": config.model or "bundled",
+        "overwrite": "yes" if config.overwrite else "no",
+    }
+    progress = Progress(
+        TextColumn("[bold]HTML report"), BarColumn(), MofNCompleteColumn(), console=console,
+        disable=quiet or not console.is_terminal, transient=True,
+    )  # fmt: skip
+    task = progress.add_task("html", total=len(result.files))
+    try:
+        with progress:
+            page = write_html_report(
+                result.to_dict(), html, settings=settings,
+                max_megapixels=config.max_megapixels,
+                on_photo=lambda done, _total: progress.update(task, completed=done),
+            )  # fmt: skip
+    except ImageWriteError as exc:
+        _error_line(console, exc.path, f"HTML report not written: {exc.reason}")
+        return EXIT_FAILED
+    if not quiet:
+        for path, reason in page.problems:
+            _warning_line(console, path, f"not in the HTML report: {reason}")
+    return EXIT_OK
