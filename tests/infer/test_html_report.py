@@ -13,7 +13,6 @@ import pytest
 from PIL import Image, ImageOps
 
 from photoenhance import harm
-from photoenhance.infer import html_report as hr
 from photoenhance.infer.html_report import (
     ASSETS_MARKER,
     HTML_MARKER,
@@ -24,6 +23,7 @@ from photoenhance.infer.html_report import (
     display_view,
     write_html_report,
 )
+from photoenhance.infer.html_report import measures as hr
 from photoenhance.io import ImageWriteError
 
 

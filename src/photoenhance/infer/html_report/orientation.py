@@ -1,0 +1,43 @@
+"""Display orientation: the photo as a viewer shows it (EXIF Orientation applied).
+
+The page's crops, overview and measures are all of the displayed photo; outputs carry the
+input's EXIF, so one orientation serves both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def exif_orientation(exif: bytes | None) -> int:
+    """EXIF Orientation (1..8) of a raw EXIF blob; 1 when absent or unreadable."""
+    if not exif:
+        return 1
+    try:
+        tags = Image.Exif()
+        tags.load(b"Exif\x00\x00" + exif)
+        value = tags.get(274, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def display_view(a: np.ndarray, orientation: int) -> np.ndarray:
+    """A view of stored-orientation ``a`` (HxW[xC]) as a viewer shows it (EXIF
+    ``orientation`` applied, like Pillow's ``ImageOps.exif_transpose``); no copy."""
+    if orientation == 2:
+        return a[:, ::-1]
+    if orientation == 3:
+        return a[::-1, ::-1]
+    if orientation == 4:
+        return a[::-1]
+    if orientation == 5:
+        return a.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(a, -1)
+    if orientation == 7:
+        return a.swapaxes(0, 1)[::-1, ::-1]
+    if orientation == 8:
+        return np.rot90(a, 1)
+    return a
