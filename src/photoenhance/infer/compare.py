@@ -11,7 +11,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from photoenhance.io import DecodedImage, atomic_write
+from photoenhance.io import atomic_write
 
 _ORIENT_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -22,20 +22,6 @@ _ORIENT_TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-
-
-def orientation(image: DecodedImage) -> int:
-    """The photo's EXIF Orientation (1..8; 1 when absent or unreadable)."""
-    exif = image.metadata.exif
-    if not exif:
-        return 1
-    try:
-        tags = Image.Exif()
-        tags.load(b"Exif\x00\x00" + exif)
-        value = tags.get(274, 1)
-    except Exception:
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def small_copy(rgb: np.ndarray, size: int) -> Image.Image:

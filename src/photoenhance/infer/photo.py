@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from photoenhance.infer.compare import orientation, small_copy, write_compare
+from photoenhance.infer.compare import small_copy, write_compare
 from photoenhance.infer.session import Enhancer
 from photoenhance.infer.types import FileResult, PlannedFile, RunConfig, Status, describe_error
 from photoenhance.io import (
@@ -48,6 +48,7 @@ from photoenhance.io import (
     read_image,
     write_image,
 )
+from photoenhance.io.orientation import exif_orientation
 
 
 @dataclass
@@ -148,7 +149,7 @@ def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
     if item.compare is not None and photo.before is not None:
         try:
             after = small_copy(image.rgb, config.compare_size)
-            write_compare(item.compare, photo.before, after, orientation(image))
+            write_compare(item.compare, photo.before, after, exif_orientation(image.metadata.exif))
             compare = item.compare
         except Exception as exc:
             photo.warnings.append(f"compare image not written: {describe_error(exc)}")

@@ -65,7 +65,6 @@ from __future__ import annotations
 from photoenhance.infer.html_report.assets import OVERVIEW_SIZE
 from photoenhance.infer.html_report.crops import CROP_SIZE, choose_crops
 from photoenhance.infer.html_report.measures import BAND_PIXELS, BLOCK
-from photoenhance.infer.html_report.orientation import display_view
 from photoenhance.infer.html_report.paths import (
     ASSETS_MARKER,
     HTML_MARKER,
@@ -77,6 +76,7 @@ from photoenhance.infer.html_report.paths import (
 )
 from photoenhance.infer.html_report.records import CropView, HtmlReport, PhotoView
 from photoenhance.infer.html_report.write import write_html_report
+from photoenhance.io.orientation import display_view
 
 __all__ = [
     "ASSETS_MARKER",

@@ -24,9 +24,9 @@ from PIL import Image
 
 from photoenhance.infer.html_report.crops import CROP_LABELS, choose_crops
 from photoenhance.infer.html_report.measures import codes, measure_after, measure_before
-from photoenhance.infer.html_report.orientation import display_view, exif_orientation
 from photoenhance.infer.html_report.records import CropView
 from photoenhance.io import atomic_write, read_image
+from photoenhance.io.orientation import display_view, exif_orientation
 
 OVERVIEW_SIZE = 320
 

@@ -1,7 +1,9 @@
 """Display orientation: the photo as a viewer shows it (EXIF Orientation applied).
 
-The page's crops, overview and measures are all of the displayed photo; outputs carry the
-input's EXIF, so one orientation serves both.
+Photos are processed in *stored* orientation and the Orientation tag is carried over;
+what shows them upright (the ``--compare`` images, the ``--html`` page's crops, overview
+and measures) reads the tag with :func:`exif_orientation` and views the pixels with
+:func:`display_view`.
 """
 
 from __future__ import annotations
