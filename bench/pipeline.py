@@ -189,7 +189,8 @@ def _ray_engine(folder: str, out: str, tile: int, threads: int | None, max_mp: f
     t0 = time.perf_counter()
     ray = import_ray(loopback=True)
     t_import = time.perf_counter()
-    ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # "local": a fresh instance, as run_ray starts one (never a RAY_ADDRESS cluster)
+    ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     t_init = time.perf_counter()
     first: list[float] = []
 

@@ -4,10 +4,15 @@ others finish; a worker killed mid-job is replaced and every photo still complet
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import signal
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +22,7 @@ import pytest
 from photoenhance.infer import ray_engine
 from photoenhance.infer.runner import BatchProgress, RunConfig, Status, run_batch
 from photoenhance.infer.session import ModelLoadError
-from photoenhance.io import is_complete_image
+from photoenhance.io import MARKER_NAME, is_complete_image
 from photoenhance.io.atomic import is_temp_name
 
 pytestmark = pytest.mark.ray
@@ -162,3 +167,171 @@ def test_without_ray_the_engine_is_a_one_line_usage_error(
     r = cli("run", src, "-o", tmp_path / "out", "--engine", "ray")
     assert r.exit_code == 2
     assert r.stderr.strip().splitlines()[-1].endswith("pip install 'photoenhance[ray]'"), r.stderr
+
+
+HOLD_SECOND_WRITE = '''
+import os
+import stat
+import time
+from pathlib import Path
+
+_real_fsync = os.fsync
+
+
+def _held_fsync(fd):
+    """In every process (driver and Ray workers): the first photo written goes through;
+    every later one stops half-way (temporary written, not yet moved into place) until
+    PE_GO exists — so the interrupt lands with exactly one photo done and others being
+    written. Photos only: files in PE_OUT over 1 KB (the output-folder marker is smaller;
+    the model's graph cache is elsewhere)."""
+    try:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        name = ""
+    st = os.fstat(fd)
+    if stat.S_ISREG(st.st_mode) and st.st_size > 1024 and name.startswith(os.environ["PE_OUT"]):
+        try:
+            os.close(os.open(os.environ["PE_FIRST"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            Path(os.environ["PE_WRITING"]).touch()
+            deadline = time.monotonic() + 60
+            while not Path(os.environ["PE_GO"]).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+    _real_fsync(fd)
+
+
+os.fsync = _held_fsync
+'''
+
+
+def _session_pids(sid: int) -> list[int]:
+    """Processes of session ``sid`` (the CLI run started with start_new_session=True, and
+    every process its Ray instance started)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[3]) == sid and fields[0] != "Z":
+                pids.append(int(entry))
+    return sorted(pids)
+
+
+def _listening_addresses(pids: list[int]) -> list[str]:
+    """Local addresses (hex, as in /proc/net/tcp*) of the TCP sockets ``pids`` listen on."""
+    inodes = set()
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as fh:
+            for line in fh.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    found.append(fields[1].rsplit(":", 1)[0])
+    return found
+
+
+LOOPBACK = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize(("signum", "code", "word"), [
+    (signal.SIGINT, 130, "Interrupted."),
+    (signal.SIGTERM, 143, "Terminated."),
+])  # fmt: skip
+def test_interrupting_a_ray_run_leaves_no_partial_photo_and_no_ray_process(
+    tmp_path: Path, make_photo: Any, signum: int, code: int, word: str
+) -> None:
+    """Issue 13, item 3: Ctrl-C (and SIGTERM, handled alike) cancels a ``--engine ray``
+    job: exit 130 (143), every file in the output folder decodes completely, no
+    temporary is left, and no process of the run's private Ray instance survives it.
+    The interrupt lands while a worker is half-way through writing a photo.
+
+    Also: the private instance listens on loopback only, and is private even where
+    ``RAY_ADDRESS`` names a cluster (``ray.init()`` without an address would join it)."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOLD_SECOND_WRITE)
+    first, writing, go = tmp_path / "first", tmp_path / "writing", tmp_path / "go"
+    out = tmp_path / "out"
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]),
+        PE_FIRST=str(first), PE_WRITING=str(writing), PE_GO=str(go), PE_OUT=str(out) + os.sep,
+        RAY_ADDRESS="127.0.0.1:9",  # nothing listens there: joining it would fail
+    )  # fmt: skip
+    src = _photos(tmp_path / "in", make_photo, 8, w=160, h=120)
+    cmd = [sys.executable, "-m", "photoenhance.cli", "run", str(src), "-o", str(out),
+           "--engine", "ray", "--ray-actors", "2"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    survivors: list[int] = []
+
+    def photos() -> list[Path]:
+        return sorted(p for p in out.rglob("*.jpg") if not is_temp_name(p.name))
+
+    try:
+        deadline = time.monotonic() + 120
+        # one photo done (under its final name), the next ones half-way (held by the hook)
+        while not (photos() and writing.exists()) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no photo written in time"
+            time.sleep(0.05)
+        assert proc.poll() is None
+        ray_pids = [p for p in _session_pids(proc.pid) if p != proc.pid]
+        assert len(ray_pids) >= 3, ray_pids  # GCS, raylet, workers...
+        listening = _listening_addresses([proc.pid, *ray_pids])
+        assert listening and set(listening) <= LOOPBACK, listening
+        assert [p for p in out.rglob("*") if is_temp_name(p.name)]  # being written
+        proc.send_signal(signum)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        end = time.monotonic() + 5  # Ray's processes may take a moment to go
+        while (survivors := _session_pids(proc.pid)) and time.monotonic() < end:
+            time.sleep(0.1)
+    finally:
+        go.touch()
+        if proc.poll() is None:
+            proc.kill()  # the process this test started
+            proc.wait()
+        for pid in _session_pids(proc.pid):  # started by that run: never leave them
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    seen = []
+    while not lines.empty():
+        line = lines.get()
+        if line is not None:
+            seen.append(line)
+    err = "".join(seen)
+    assert proc.returncode == code, err
+    assert word in err and "Traceback" not in err, err
+    assert survivors == [], f"Ray processes left running: {survivors}"
+    assert [p for p in out.rglob("*") if is_temp_name(p.name)] == []
+    written = sorted(p for p in out.rglob("*") if p.is_file() and p.name != MARKER_NAME)
+    assert len(written) == 1, written  # the first photo; the others were cut off
+    assert all(is_complete_image(p) for p in written), written

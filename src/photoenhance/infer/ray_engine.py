@@ -19,17 +19,21 @@ Guarantees (as local)
     under a final name; a photo's own problem is a ``FileResult`` with status ``error``
     and the others go on.  Ray Data's actor pool restarts a dead actor and retries its
     task (``max_restarts=-1``, ``max_task_retries=-1`` are its defaults for callable
-    classes), so a worker killed mid-photo only redoes that photo.  On Ctrl-C (or any
-    failure) the driver stops the job: a private Ray instance is shut down (its
-    workers with it), a joined cluster drops this driver's job.  Temporaries of killed
+    classes), so a worker killed mid-photo only redoes that photo.  On Ctrl-C or
+    SIGTERM (or any failure) the driver stops the job within 0.1 s
+    (:func:`_interruptible`): a private Ray instance is shut down (its workers with
+    it), a joined cluster drops this driver's job; an interrupt during Ray's start-up
+    or shut-down waits for it to finish (:func:`_signals_deferred`), so no Ray process
+    outlives the run.  Temporaries of killed
     workers on this machine are removed at the end (and at the next run's start); on
     other nodes by the next run whose output folder they are in
     (:func:`photoenhance.io.clean_stale_temps`).
 
 Cluster
     ``RunConfig.ray_address`` None starts a private Ray instance on this machine for the
-    run, listening on the loopback interface only (see :func:`import_ray`), and shuts it
-    down afterwards; ``"auto"``
+    run (``ray.init(address="local")``: never a cluster named by ``RAY_ADDRESS`` or
+    started with ``ray start``), listening on the loopback interface only (see
+    :func:`import_ray`), and shuts it down afterwards; ``"auto"``
     (or ``host:port``) joins a running cluster (``ray start --head`` ...) and leaves it
     running.  When Ray is already initialised in this process (tests, notebooks) that
     instance is used and left alone.
@@ -57,8 +61,12 @@ import logging
 import math
 import os
 import pickle
+import queue
+import signal
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -207,19 +215,109 @@ def _sizing(ray: Any, config: RunConfig, photos: int) -> _Sizing:
     return _Sizing(actors, cpus, gpus, replace(config, threads=threads))
 
 
-def _start(ray: Any, config: RunConfig) -> bool:
-    """Connect to (or start) Ray; True when this call did, so the run must shut it down."""
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block ends, then deliver them.
+
+    Starting and stopping a Ray instance must not be cut in half: a KeyboardInterrupt
+    inside ``ray.init`` left its GCS and raylet running after the driver exited, and one
+    inside its connect phase made the driver crash (SIGSEGV) at exit.  The handlers in
+    place before the block are put back at its end, which also undoes the SIGTERM handler
+    ``ray.init`` installs (``sys.exit(15)``, plus the C++ core's crash-report handler),
+    so SIGTERM keeps the caller's meaning (the CLI: exit 143 as after Ctrl-C).  Python
+    handlers, not a blocked signal mask: processes Ray starts meanwhile must not inherit
+    blocked signals.  Outside the main thread (no signal handlers there) a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def defer(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {kind: signal.getsignal(kind) for kind in kinds}
+    for kind in kinds:
+        signal.signal(kind, defer)
+    try:
+        yield
+    finally:
+        for kind, handler in previous.items():
+            signal.signal(kind, handler if handler is not None else signal.SIG_DFL)
+        if pending:
+            signal.raise_signal(pending[0])  # to the handler it was meant for
+
+
+def _start(ray: Any, config: RunConfig) -> threading.Event | None:
+    """Connect to (or start) Ray.
+
+    Returns None when Ray was already initialised in this process (left alone), else the
+    event that ends the thread that started it (:func:`_stop` sets it).
+
+    ``ray.init`` runs on a thread of its own that lives until :func:`_stop`:
+
+    * on the main thread it would replace this process's SIGTERM handler with its own
+      (``sys.exit(15)``): SIGTERM would cut start-up in half, exit 15 and leave Ray's
+      agents running; on another thread it leaves signal handling to its caller (and
+      says so in a log line, silenced here);
+    * Ray ties the processes it starts to the *thread* that starts them (Linux
+      ``PR_SET_PDEATHSIG``: its GCS and raylet get SIGKILL when that thread ends), so
+      that thread must outlive the run — and the processes still die with this one.
+
+    Ctrl-C and SIGTERM wait until ``ray.init`` returns (:func:`_signals_deferred`), then
+    the instance is stopped and the interrupt goes on.
+    """
     if ray.is_initialized():
-        return False
+        return None
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     # Ray's C++ core logs notes about its own actors on this process's stderr; they stay
     # in the session's log files (RAY_BACKEND_LOG_LEVEL=info brings them back here)
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     if config.ray_address is None:
-        ray.init(include_dashboard=False, **quiet)
+        # "local": a new instance even where RAY_ADDRESS is set or a `ray start`
+        # cluster runs on this machine (address=None would join those)
+        options: dict[str, Any] = {"address": "local", "include_dashboard": False, **quiet}
     else:
-        ray.init(address=config.ray_address, **quiet)
-    return True
+        options = {"address": config.ray_address, **quiet}
+    failed: list[BaseException] = []
+    ready, done = threading.Event(), threading.Event()
+
+    def owner() -> None:
+        try:
+            ray.init(**options)
+        except BaseException as exc:  # handed to the calling thread
+            failed.append(exc)
+        ready.set()
+        if not failed:
+            done.wait()
+
+    thread = threading.Thread(target=owner, name="photoenhance-ray", daemon=True)
+    worker_log = logging.getLogger("ray._private.worker")
+    level = worker_log.level
+    worker_log.setLevel(logging.ERROR)
+    try:
+        with _signals_deferred():
+            thread.start()
+            ready.wait()
+    except BaseException:  # a deferred Ctrl-C/SIGTERM, delivered once ray.init returned
+        if ready.is_set() and not failed:
+            _stop(ray, done)
+        raise
+    finally:
+        worker_log.setLevel(level)
+    if failed:
+        raise failed[0]
+    return done
+
+
+def _stop(ray: Any, done: threading.Event) -> None:
+    """Shut down what :func:`_start` started (Ctrl-C and SIGTERM wait for it)."""
+    with _signals_deferred():
+        try:
+            ray.shutdown()
+        finally:
+            done.set()
 
 
 def _stream(ray: Any, todo: list[PlannedFile], sizing: _Sizing) -> Iterator[dict[str, Any]]:
@@ -239,6 +337,37 @@ def _stream(ray: Any, todo: list[PlannedFile], sizing: _Sizing) -> Iterator[dict
         num_gpus=sizing.gpus,
     )
     yield from ds.iter_rows()
+
+
+def _interruptible(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """``rows``, consumed on a helper thread and handed over with timed waits.
+
+    Ctrl-C and SIGTERM are handled on the main thread, but the kernel may deliver them to
+    any of Ray's threads; a main thread blocked in Ray Data's untimed ``queue.get`` then
+    sleeps on until the next photo finishes (never, if a worker hangs).  Waiting here
+    in 0.1 s steps, the interrupt is raised within 0.1 s.
+    """
+    handover: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def pump() -> None:
+        try:
+            for row in rows:
+                handover.put(("row", row))
+            handover.put(("end", None))
+        except BaseException as exc:  # handed to the consuming thread
+            handover.put(("error", exc))
+
+    threading.Thread(target=pump, name="photoenhance-ray-results", daemon=True).start()
+    while True:
+        try:
+            kind, value = handover.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if kind == "end":
+            return
+        if kind == "error":
+            raise value
+        yield value
 
 
 def run_ray(
@@ -279,10 +408,10 @@ def run_ray(
     if not todo:
         return EngineRun(results, None)
     providers: set[str] = set()
-    started = _start(ray, config)
+    started = _start(ray, config)  # None: Ray was running in this process already
     try:
         sizing = _sizing(ray, config, len(todo))
-        for row in _stream(ray, todo, sizing):
+        for row in _interruptible(_stream(ray, todo, sizing)):
             providers.add(str(row["provider"]))
             finish(int(row["index"]), pickle.loads(row["result"]))
     except (KeyboardInterrupt, EngineUnavailableError):
@@ -293,8 +422,8 @@ def run_ray(
             raise type(known)(str(known)) from exc
         raise EngineError(f"the Ray job failed: {_one_line(exc)}") from exc
     finally:
-        if started:
-            ray.shutdown()
+        if started is not None:
+            _stop(ray, started)
     missing = [item for item in todo if item.index not in results]
     if missing:  # pragma: no cover - Ray Data returns every row or raises
         raise EngineError(f"the Ray job returned no result for {len(missing)} photo(s)")
