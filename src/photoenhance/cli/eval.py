@@ -13,6 +13,9 @@ from rich.text import Text
 
 from photoenhance.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from photoenhance.cli.help import _Command, _examples
+from photoenhance.cli.options import (
+    ThreadsOption,
+)
 from photoenhance.cli.render import _error_line, _fail, _stderr, _stdout, _warning_line
 from photoenhance.cli.root import app
 from photoenhance.display import printable
@@ -71,15 +74,7 @@ def eval_command(
             "--resize-target", help="Resize targets to the input size (unaligned pair sizes)."
         ),
     ] = False,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            "--threads",
-            metavar="N",
-            help="Inference threads. \\[default: all cores]",
-            show_default=False,
-        ),
-    ] = None,
+    threads: ThreadsOption = None,
 ) -> None:
     """Fidelity and harm of identity, FP32, QAT-INT8 and PTQ-INT8 side by side (no torch
     needed); with --photos, what the model does to your own photos."""

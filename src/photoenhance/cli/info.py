@@ -11,6 +11,9 @@ from rich.text import Text
 
 from photoenhance import __version__
 from photoenhance.cli.help import _Command, _examples
+from photoenhance.cli.options import (
+    ThreadsOption,
+)
 from photoenhance.cli.render import _fail, _stdout
 from photoenhance.cli.root import app
 
@@ -30,15 +33,7 @@ def info_command(
             show_default=False,
         ),
     ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            "--threads",
-            metavar="N",
-            help="Inference threads. \\[default: all cores]",
-            show_default=False,
-        ),
-    ] = None,
+    threads: ThreadsOption = None,
     provider: Annotated[
         str, typer.Option(
             "--provider",

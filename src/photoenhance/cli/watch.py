@@ -10,7 +10,17 @@ import typer
 from rich.text import Text
 
 from photoenhance.cli.common import EXIT_OK
-from photoenhance.cli.help import _FORMAT_CHOICES, _Command, _examples
+from photoenhance.cli.help import _Command, _examples
+from photoenhance.cli.options import (
+    CompareOption,
+    FormatOption,
+    MaxMegapixelsOption,
+    ModelOption,
+    QualityOption,
+    StrengthOption,
+    ThreadsOption,
+    TileOption,
+)
 from photoenhance.cli.render import _error_line, _fail, _line, _note_line, _stderr, _warning_line
 from photoenhance.cli.root import app
 from photoenhance.cli.runconfig import _build_run_config
@@ -42,59 +52,12 @@ def watch_command(
     recursive: Annotated[
         bool, typer.Option("--recursive/--no-recursive", help="Watch sub-folders too.")
     ] = True,
-    format: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            metavar=_FORMAT_CHOICES,
-            help="Output format; same: each input's own. \\[default: same]",
-            show_default=False,
-        ),
-    ] = None,
-    quality: Annotated[
-        int | None,
-        typer.Option(
-            "--quality",
-            metavar="1-100",
-            help="JPEG/WebP quality. \\[default: about the original's]",
-            show_default=False,
-        ),
-    ] = None,
-    model: Annotated[
-        Path | None,
-        typer.Option(
-            "--model",
-            metavar="FILE",
-            help="ONNX model to use. \\[default: the bundled INT8 model]",
-            show_default=False,
-        ),
-    ] = None,
-    strength: Annotated[
-        float | None,
-        typer.Option(
-            "--strength",
-            metavar="0..1",
-            help="Effect strength: 0 leaves the photo as it is. \\[default: 1.0]",
-            show_default=False,
-        ),
-    ] = None,
-    tile: Annotated[
-        int | None,
-        typer.Option(
-            "--tile",
-            metavar="PX",
-            help="Inference tile size in pixels, at least 64; photos above 24 MP use at most "
-            "1024 px tiles (bounds memory). \\[default: 2048]",
-            show_default=False,
-        ),
-    ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            "--threads", metavar="N", help="Inference threads. \\[default: all cores]",
-            show_default=False,
-        ),
-    ] = None,
+    format: FormatOption = None,
+    quality: QualityOption = None,
+    model: ModelOption = None,
+    strength: StrengthOption = None,
+    tile: TileOption = None,
+    threads: ThreadsOption = None,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -102,23 +65,8 @@ def watch_command(
             help="Redo the photos already there at start even if their outputs are up to date.",
         ),
     ] = False,
-    compare: Annotated[
-        Path | None,
-        typer.Option(
-            "--compare",
-            metavar="DIR",
-            help="Write a before/after JPEG per photo to this folder.",
-            show_default=False,
-        ),
-    ] = None,
-    max_megapixels: Annotated[
-        float,
-        typer.Option(
-            "--max-megapixels",
-            metavar="MP",
-            help="Refuse inputs larger than this (decompression bombs).",
-        ),
-    ] = 200.0,
+    compare: CompareOption = None,
+    max_megapixels: MaxMegapixelsOption = 200.0,
     settle: Annotated[
         float,
         typer.Option(
