@@ -39,6 +39,7 @@ from photoenhance.io.errors import ImageReadError
 from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
 from photoenhance.io.heif import HeifSource, heif_source
 from photoenhance.io.metadata import Metadata, extract_metadata
+from photoenhance.io.orientation import stored_view
 from photoenhance.io.truncation import check_complete
 
 PathLike = str | os.PathLike[str]
@@ -222,25 +223,6 @@ def _stored_size(im: Image.Image) -> tuple[int, int]:
     return (h, w) if _tiff_orientation(im) >= 5 else (w, h)
 
 
-def _unrotate(a: np.ndarray, orientation: int) -> np.ndarray:
-    """Undo Pillow's ``exif_transpose`` for ``orientation`` (HxW[xC] display -> stored)."""
-    if orientation == 2:
-        return a[:, ::-1]
-    if orientation == 3:
-        return a[::-1, ::-1]
-    if orientation == 4:
-        return a[::-1]
-    if orientation == 5:
-        return a.swapaxes(0, 1)
-    if orientation == 6:
-        return np.rot90(a, 1)
-    if orientation == 7:
-        return a[::-1, ::-1].swapaxes(0, 1)
-    if orientation == 8:
-        return np.rot90(a, -1)
-    return a
-
-
 def _format_of(im: Image.Image, path: Path) -> str:
     fmt = _PIL_FORMATS.get(im.format or "")
     if fmt is None:
@@ -402,8 +384,8 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
     im.close()  # the pixels are copied out: free Pillow's image (4 bytes/px for RGB; the
     del im  # with-block only closes the file) before the float32 array is made below
     if orientation != 1:
-        alpha = None if px.alpha is None else _unrotate(px.alpha, orientation)
-        px = _Pixels(_unrotate(px.rgb, orientation), alpha, px.bit_depth, px.is_rgb_space, px.warnings)
+        alpha = None if px.alpha is None else stored_view(px.alpha, orientation)
+        px = _Pixels(stored_view(px.rgb, orientation), alpha, px.bit_depth, px.is_rgb_space, px.warnings)
     rgb = px.rgb
     problem = colour.profile_problem(meta.icc_profile) if px.is_rgb_space and meta.icc_profile else None
     if problem:

@@ -43,3 +43,14 @@ def display_view(a: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 8:
         return np.rot90(a, 1)
     return a
+
+
+# EXIF orientations that are their own inverse map to themselves; 6 and 8 (quarter turns
+# in opposite directions) undo each other.
+_INVERSE = {6: 8, 8: 6}
+
+
+def stored_view(a: np.ndarray, orientation: int) -> np.ndarray:
+    """The inverse of :func:`display_view`: a displayed (``exif_transpose``-d) ``a`` back in
+    stored orientation; no copy."""
+    return display_view(a, _INVERSE.get(orientation, orientation))
