@@ -24,8 +24,7 @@ from typing import BinaryIO
 
 from photoenhance.infer.naming import COMPARE_SUFFIX, check_report_path
 from photoenhance.infer.photo import process_photo
-from photoenhance.infer.report import file_sha256
-from photoenhance.infer.session import Enhancer
+from photoenhance.infer.session import Enhancer, file_sha256
 from photoenhance.infer.types import (
     BatchResult,
     FileResult,

@@ -10,7 +10,6 @@ No torch here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -58,19 +57,6 @@ def write_report(result: BatchResult, path: Path) -> None:
         fh.write(data)
 
     atomic_write(path, _write)
-
-
-def file_sha256(path: Path) -> str | None:
-    """SHA-256 (hex) of the file at ``path`` - the model, for the report - or None if it
-    cannot be read."""
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
 
 
 def runtime_versions() -> dict[str, str]:

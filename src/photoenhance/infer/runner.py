@@ -47,8 +47,14 @@ from photoenhance.infer.naming import (
 from photoenhance.infer.photo import process_photo
 from photoenhance.infer.providers import ProviderUnavailableError
 from photoenhance.infer.ray_engine import EngineError, EngineUnavailableError, run_ray
-from photoenhance.infer.report import file_sha256, runtime_versions, write_report
-from photoenhance.infer.session import Enhancer, ModelInfo, bundled_model_path, read_model_info
+from photoenhance.infer.report import runtime_versions, write_report
+from photoenhance.infer.session import (
+    Enhancer,
+    ModelInfo,
+    bundled_model_path,
+    file_sha256,
+    read_model_info,
+)
 from photoenhance.infer.types import (
     DEFAULT_MAX_MEGAPIXELS,
     DEFAULT_TILE,

@@ -220,12 +220,21 @@ def _machine_key() -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
-def _file_digest(path: Path) -> str:
+def _sha256_hex(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()[:16]
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 (hex) of the file at ``path`` - the model, for the report - or None if it
+    cannot be read."""
+    try:
+        return _sha256_hex(path)
+    except OSError:
+        return None
 
 
 def _session_options(config: InferenceConfig) -> ort.SessionOptions:
@@ -257,7 +266,7 @@ def create_session(model: Path, config: InferenceConfig) -> tuple[ort.InferenceS
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if config.cache_dir is None:
         return ort.InferenceSession(str(model), so, providers=providers), False
-    key = f"{_file_digest(model)}-{_machine_key()}"
+    key = f"{_sha256_hex(model)[:16]}-{_machine_key()}"
     if provider != "cpu":  # CPU entries keep their old names
         key += f"-{provider}"
     cached = Path(config.cache_dir) / f"{key}.ort.onnx"
