@@ -180,6 +180,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the ORT engines")
     ap.add_argument("--default-size", default="small")
     ap.add_argument("--sizes", default="tiny,small,medium,base")
+    ap.add_argument("--frontier", default="",
+                    help="comma-separated sizes whose INT8 models run in the same rounds (the quality/speed "
+                         "frontier; untrained sizes get calibrated random weights)")
     ap.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     ap.add_argument("--previous", type=Path, default=PREVIOUS,
                     help="an older INT8 model timed in the same rounds (default: model 0.1)")
@@ -193,6 +196,7 @@ def main() -> None:
     from photoenhance.model import SIZES, count_params, create_model, macs_per_megapixel
 
     sizes = a.sizes.split(",")
+    frontier = [f for f in a.frontier.split(",") if f]
     repeats = "2" if a.quick else "3"
     roof = roofline(a.threads)
     roof32 = roofline(a.threads, int8=False)
@@ -200,7 +204,7 @@ def main() -> None:
     print(f"int8 roofline (128→128 3x3 QLinearConv, {a.threads} threads): {roof['gmac_s']:.1f} GMAC/s")
     print(f"fp32 roofline (the same convs in FP32): {roof32['gmac_s']:.1f} GMAC/s")
     with tempfile.TemporaryDirectory() as tmp:
-        models = _models(Path(tmp), sizes)
+        models = _models(Path(tmp), sorted(set(sizes) | set(frontier) | {a.default_size}))
         size_rows = []
         for size in sizes:
             net = create_model(SIZES[size])
@@ -229,6 +233,10 @@ def main() -> None:
                     # "within 10 % of the previous model in the same run"
                     engines.insert(1, ("ort-int8", "previous", PREVIOUS_LABEL))
                     d = {**d, "previous": a.previous}
+                for f in frontier:
+                    if f != a.default_size:
+                        engines.insert(1, ("ort-int8", f"frontier:{f}", f"ort-int8, {f}"))
+                        d = {**d, f"frontier:{f}": models[f]["int8"]}
                 for kind, key, name in engines:
                     if kind == "torch-fp32" and (rnd > 0 or (a.quick and label == "12 MP")):
                         continue
@@ -243,7 +251,9 @@ def main() -> None:
                           f"peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True)
         macs = macs_per_megapixel(create_model(SIZES[a.default_size]))
         for (label, kind), r in results.items():
-            eff = r["mp_s"] * macs / 1e9
+            row_size = kind.removeprefix("ort-int8, ")
+            row_macs = macs_per_megapixel(create_model(SIZES[row_size])) if row_size in SIZES else macs
+            eff = r["mp_s"] * row_macs / 1e9
             base = results.get((label, "ort-fp32"))
             speedup = f"{r['mp_s'] / base['mp_s']:.2f}×" if base else "-"
             rows.append([label, kind, f"{r['mp_s']:.2f}", speedup, f"{r['peak_rss_mb']:.0f}",
@@ -279,6 +289,12 @@ def main() -> None:
     print(text)
     if not a.no_write:
         write_section("speed", text)
+        raw = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "roofline_gmac_s": roof["gmac_s"],
+               "default_size": a.default_size, "threads": a.threads,
+               "macs_per_mp": {s_: macs_per_megapixel(create_model(SIZES[s_]))
+                               for s_ in sorted(set(sizes) | set(frontier) | {a.default_size})},
+               "results": [{"input": k[0], "engine": k[1], **v} for k, v in results.items()]}
+        (Path(__file__).resolve().parent / "results" / "speed.json").write_text(json.dumps(raw, indent=1))
 
 
 if __name__ == "__main__":

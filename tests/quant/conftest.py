@@ -22,11 +22,12 @@ def photo() -> np.ndarray:
     return np.ascontiguousarray(rgb[:392, :592])
 
 
-@pytest.fixture(scope="session")
-def qat_model(photo: np.ndarray) -> EnhanceNet:
-    """A small network with non-trivial weights, calibrated and in QAT mode."""
+@pytest.fixture(scope="session", params=["small", "v3-small"])
+def qat_model(request: pytest.FixtureRequest, photo: np.ndarray) -> EnhanceNet:
+    """A network of each layout (v2: models 0.1/0.2; v3: model 0.3) with non-trivial
+    weights, calibrated and in QAT mode."""
     torch.manual_seed(0)
-    net = create_model("small").eval()
+    net = create_model(request.param).eval()
     with torch.no_grad():
         for c in head_convs(net):
             torch.nn.init.normal_(c.weight, std=0.02)

@@ -40,7 +40,7 @@ def exported(tmp_path_factory, qat_model):  # type: ignore[no-untyped-def]
     d = tmp_path_factory.mktemp("export")
     int8 = export_onnx(qat_model, d / "m8.onnx", int8=True)
     fp32 = export_onnx(qat_model, d / "m32.onnx", int8=False)
-    return int8.path, fp32.path
+    return int8.path, fp32.path, qat_model.config.name
 
 
 def test_fp32_export_matches_torch(exported, qat_model, photo) -> None:  # type: ignore[no-untyped-def]
@@ -89,10 +89,10 @@ def test_optimised_int8_graph_is_int8_native(exported, tmp_path: Path) -> None: 
 
 
 def test_exports_have_dynamic_size_and_metadata(exported) -> None:  # type: ignore[no-untyped-def]
-    for path in exported:
+    for path in exported[:2]:
         model = onnx.load(str(path))
         meta = {p.key: p.value for p in model.metadata_props}
-        assert meta["photoenhance.model_size"] == "small"
+        assert meta["photoenhance.model_size"] == exported[2]
         assert int(meta["photoenhance.halo"]) % 8 == 0
         assert "adaptive_avg_pool2d" in meta["photoenhance.context"]
         assert float(meta["photoenhance.macs_per_mp"]) > 1e9
@@ -132,3 +132,18 @@ def test_bundled_int8_model_matches_its_checkpoint(photo) -> None:  # type: igno
         for j in range(0, out.shape[1] - 95, 96)
     )
     assert worst >= 40.0, worst
+
+
+def test_exported_int8_model_tiles_bit_exactly(exported, photo) -> None:  # type: ignore[no-untyped-def]
+    """Every layout tiles exactly: tiled INT8 output equals the whole-image output (the
+    halo in the metadata covers the receptive field; the context is per photo)."""
+    from photoenhance.infer.session import Enhancer, InferenceConfig, plan_tiles
+
+    img = np.ascontiguousarray(np.rint(photo[:301, :459] * 255) / 255, dtype=np.float32)
+    whole = Enhancer(InferenceConfig(model=exported[0], tile=4096)).enhance(img)
+    for tile in (64, 120):
+        enh = Enhancer(InferenceConfig(model=exported[0], tile=tile))
+        assert len(plan_tiles(img.shape[0], img.shape[1], tile, enh.halo)) > 1
+        np.testing.assert_array_equal(enh.enhance(img), whole)
+    seams = Enhancer(InferenceConfig(model=exported[0], tile=64, halo=0)).enhance(img)
+    assert np.abs(seams - whole).max() > 0  # not vacuous: without the halo, tiles differ

@@ -138,6 +138,51 @@ class RefinerBlock(nn.Module):
         return self.add(h, self.residual(x))
 
 
+class LiteRefiner(nn.Module):
+    """The refiner at a fraction of the cost, for the high-resolution level:
+    ``relu(3x3(relu(3x3 path ‖ 1x1 path)) + x)`` — the parallel 3x3/1x1 paths (one merged
+    conv) and one 3x3, with an identity residual instead of a 1x1 conv (18·c² MACs per
+    pixel of its level instead of :class:`RefinerBlock`'s 28·c²). ``(N, c, H, W) → same``.
+    """
+
+    def __init__(self, c: int):
+        super().__init__()
+        half = c // 2
+        self.paths = ConvAct(merged_3x3_1x1(c, c - half, half))
+        self.conv = ConvAct(conv3x3(c, c), relu=False)
+        self.add = QAdd(relu=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.add(self.conv(self.paths(x)), x)
+
+
+class FiLM(nn.Module):
+    """Per-photo, per-channel affine map of a feature map from the global context:
+    ``x · s + t`` with ``s, t: (N, c, 1, 1)`` two 1x1 convs of the context vector
+    (``s`` starts at 1, ``t`` at 0: the identity). The network's per-photo colour/tone
+    path: the context encoder sees the whole photo's thumbnail and rescales every channel
+    of the coarse features, the same for every tile (tile-exact). INT8: one broadcasting
+    QLinearMul and one QLinearAdd at the (coarse) level it is applied at.
+    """
+
+    def __init__(self, ctx_dim: int, c: int):
+        super().__init__()
+        self.scale = conv1x1(ctx_dim, c)
+        self.shift = conv1x1(ctx_dim, c)
+        nn.init.zeros_(self.scale.weight)
+        nn.init.ones_(self.scale.bias)
+        nn.init.zeros_(self.shift.weight)
+        nn.init.zeros_(self.shift.bias)
+        self.q_scale = ActQuant()
+        self.q_shift = ActQuant()
+        self.q_mul = ActQuant()
+        self.add = QAdd()
+
+    def forward(self, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+        s, t = self.q_scale(self.scale(ctx)), self.q_shift(self.shift(ctx))
+        return self.add(self.q_mul(x * s), t)
+
+
 class GatedDown(nn.Module):
     """Gated encoder step: two parallel 3x3 convs ``a``, ``b`` (stride 2, or stride 1 on
     an already space-to-depth'ed input); main path ``hardtanh(a) * hardtanh(b)``.

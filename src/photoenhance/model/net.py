@@ -29,9 +29,11 @@ from torch import nn
 from photoenhance.model.blocks import (
     ContextEncoder,
     ConvAct,
+    FiLM,
     Fusion,
     GatedDown,
     HeadroomHead,
+    LiteRefiner,
     QAdd,
     RefinerBlock,
     conv1x1,
@@ -44,6 +46,7 @@ from photoenhance.model.fake_quant import ActQuant
 MULTIPLE = 8
 CONTEXT_SIZE = 64
 HEADS = ("headroom", "residual")
+LAYOUTS = ("v2", "v3")
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,21 @@ class ModelConfig:
     #: "headroom": y = w·x + u·(1 − x), w, u in [0, 1] (:class:`HeadroomHead`: can never
     #: push past white or black); "residual": y = clamp(x + Δ, 0, 1) (models before 0.3)
     head: str = "headroom"
+    #: "v2": refiners at S/2, S/4 and S/8 in the encoder and after each fusion, context as
+    #: a bias at S/8 and S/4 (models 0.1, 0.2). "v3" (model 0.3): the work moved to the
+    #: wide, low-resolution levels — at S/2 only the gated step, the fusion and one
+    #: :class:`LiteRefiner`; full refiners at S/4 and S/8; the context rescales and shifts
+    #: every bottleneck channel (:class:`FiLM`, the per-photo colour/tone path) and adds a
+    #: bias at the S/8 → S/4 fusion.
+    layout: str = "v2"
+    #: v3: a full refiner (True) or a :class:`LiteRefiner` (False) after the S/4 fusion
+    dec2_full: bool = True
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}; choose from {', '.join(HEADS)}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {self.layout!r}; choose from {', '.join(LAYOUTS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,6 +88,9 @@ class ModelConfig:
             context_width=int(d.get("context_width", 16)),
             # files written before the head was configurable have the residual head
             head=str(d.get("head", "residual")),
+            # files written before model 0.3 have the v2 layout
+            layout=str(d.get("layout", "v2")),
+            dec2_full=bool(d.get("dec2_full", True)),
         )
 
 
@@ -84,6 +101,9 @@ SIZES: dict[str, ModelConfig] = {
     "small": ModelConfig("small", (16, 16, 32), context_dim=32, context_width=16),
     "medium": ModelConfig("medium", (16, 32, 64), context_dim=48, context_width=16),
     "base": ModelConfig("base", (32, 64, 128), context_dim=64, context_width=16),
+    # model 0.3's layout (see ModelConfig.layout): 16 channels at S/2, wide at S/4 and S/8
+    "v3-small": ModelConfig("v3-small", (16, 32, 64), context_dim=64, layout="v3", dec2_full=False),
+    "v3-medium": ModelConfig("v3-medium", (16, 48, 96), context_dim=64, layout="v3", dec2_full=False),
 }
 
 
@@ -97,9 +117,12 @@ class EnhanceNet(nn.Module):
         self.q_in = ActQuant((0.0, 1.0))
         self.q_out = ActQuant((0.0, 1.0))
         self.context = ContextEncoder(config.context_dim, config.context_width, CONTEXT_SIZE)
-        self.ctx_b = ConvAct(conv1x1(config.context_dim, c3), relu=False)
         self.ctx_2 = ConvAct(conv1x1(config.context_dim, c2), relu=False)
 
+        if config.layout == "v3":
+            self._build_v3(config)
+            return
+        self.ctx_b = ConvAct(conv1x1(config.context_dim, c3), relu=False)
         self.down0 = GatedDown(12, c1, stride=1)  # on the space-to-depth input: S→S/2
         self.enc1 = RefinerBlock(c1)
         self.down1 = GatedDown(c1, c2)
@@ -123,6 +146,31 @@ class EnhanceNet(nn.Module):
             nn.init.zeros_(self.head.conv.weight)  # start as the identity mapping
             nn.init.zeros_(self.head.conv.bias)
 
+    def _build_v3(self, config: ModelConfig) -> None:
+        c1, c2, c3 = config.widths
+        self.down0 = GatedDown(12, c1, stride=1)  # S/2: the gated step only
+        self.down1 = GatedDown(c1, c2)
+        self.enc2 = RefinerBlock(c2)
+        self.down2 = GatedDown(c2, c3)
+        self.film = FiLM(config.context_dim, c3)
+        self.bottleneck = RefinerBlock(c3)
+        self.fuse2 = Fusion(c3, c2, c2)
+        self.dec2 = RefinerBlock(c2) if config.dec2_full else LiteRefiner(c2)
+        self.fuse1 = Fusion(c2, c1, c1, context=False)
+        self.dec1 = LiteRefiner(c1)
+        self.head = HeadroomHead(c1)
+        if config.head != "headroom":
+            raise ValueError("the v3 layout has the headroom head only")
+
+    def _features_v3(self, xs: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+        g0, a0, b0 = self.down0(xs)
+        g1, a1, b1 = self.down1(g0)
+        e2 = self.enc2(g1)
+        g2, _, _ = self.down2(e2)
+        d3 = self.bottleneck(self.film(g2, ctx))
+        d2 = self.dec2(self.fuse2(d3, a1, b1, self.ctx_2(ctx)))
+        return self.dec1(self.fuse1(d2, a0, b0))
+
     # ------------------------------------------------------------------------------
     def forward_s2d(self, xs: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
         """The network in space-to-depth space (what ONNX exports):
@@ -131,6 +179,8 @@ class EnhanceNet(nn.Module):
         whole image → the enhanced image, same layout, in [0, 1]."""
         ctx = self.context(thumb)
         xs = self.q_in(xs)
+        if self.config.layout == "v3":
+            return self.q_out(self.head(self._features_v3(xs, ctx), xs))
         g0, a0, b0 = self.down0(xs)
         e1 = self.enc1(g0)
         g1, a1, b1 = self.down1(e1)

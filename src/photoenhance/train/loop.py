@@ -111,6 +111,10 @@ class TrainConfig:
     patch_size: int = 96
     lr: float = 5e-4
     qat_lr: float = 5e-5
+    # which FP32 state QAT starts from (and FP32 exports): "best" = early stopping on the
+    # validation PSNR; "last" = the (EMA) weights after the last step. Early stopping on
+    # DPED PSNR alone keeps an early state, before leaving good photos alone is learned
+    select: str = "best"
     # QAT target: "teacher" = the best FP32 model's output (distillation: QAT recovers the
     # FP32 function under quantization instead of fitting — and overfitting — the few
     # pairs again), "pairs" = the DSLR targets, "auto" = teacher when an FP32 phase ran
@@ -430,6 +434,8 @@ def train(
         raise TrainError("--steps and --qat-steps must be >= 0 and not both 0")
     if cfg.qat_target not in ("auto", "teacher", "pairs"):
         raise TrainError("--qat-target must be auto, teacher or pairs")
+    if cfg.select not in ("best", "last"):
+        raise TrainError("--select must be best or last")
     if cfg.loss not in LOSSES:
         raise TrainError(f"--loss must be one of {', '.join(LOSSES)}")
     if cfg.batch_size < 1 or cfg.patch_size < 16:
@@ -540,7 +546,8 @@ def train(
                 teacher_val = predict(teacher, data.val.inputs, device)
             score = entry["val_fidelity"] = mean_psnr(outs, teacher_val)
         history.append(entry)
-        if phase not in best or score > best[phase].get("score", best[phase]["psnr"]):
+        keep_last = phase == "fp32" and cfg.select == "last"
+        if keep_last or phase not in best or score > best[phase].get("score", best[phase]["psnr"]):
             best[phase] = {
                 "step": step, "psnr": p, "ssim": s, "score": score,
                 "fidelity": entry.get("val_fidelity"), "state": _state_copy(net),
