@@ -81,10 +81,11 @@ def train_and_score(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    from photoenhance.train.batches import BatchSampler, load_pairs
+    from recipe import _load_rgb, measure
+
     from photoenhance.data.pairs import find_pairs
     from photoenhance.data.synthetic import SyntheticPairSource
-    from recipe import _load_rgb, measure
+    from photoenhance.train.batches import BatchSampler, load_pairs
 
     torch.manual_seed(job["seed"])
     rng = np.random.default_rng(job["seed"])
