@@ -69,6 +69,9 @@ class ModelConfig:
     layout: str = "v2"
     #: v3: a full refiner (True) or a :class:`LiteRefiner` (False) after the S/4 fusion
     dec2_full: bool = True
+    #: v3: a second :class:`FiLM` from the context on the S/2 features after the last
+    #: fusion (the per-photo colour/tone map at the resolution the head works at)
+    film_s2: bool = False
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -91,6 +94,7 @@ class ModelConfig:
             # files written before model 0.3 have the v2 layout
             layout=str(d.get("layout", "v2")),
             dec2_full=bool(d.get("dec2_full", True)),
+            film_s2=bool(d.get("film_s2", False)),
         )
 
 
@@ -104,6 +108,8 @@ SIZES: dict[str, ModelConfig] = {
     # model 0.3's layout (see ModelConfig.layout): 16 channels at S/2, wide at S/4 and S/8
     "v3-small": ModelConfig("v3-small", (16, 32, 64), context_dim=64, layout="v3", dec2_full=False),
     "v3-medium": ModelConfig("v3-medium", (16, 48, 96), context_dim=64, layout="v3", dec2_full=False),
+    "v3-small-film": ModelConfig("v3-small-film", (16, 32, 64), context_dim=64, layout="v3",
+                                 dec2_full=False, film_s2=True),
 }
 
 
@@ -157,6 +163,7 @@ class EnhanceNet(nn.Module):
         self.fuse2 = Fusion(c3, c2, c2)
         self.dec2 = RefinerBlock(c2) if config.dec2_full else LiteRefiner(c2)
         self.fuse1 = Fusion(c2, c1, c1, context=False)
+        self.film1 = FiLM(config.context_dim, c1) if config.film_s2 else None
         self.dec1 = LiteRefiner(c1)
         self.head = HeadroomHead(c1)
         if config.head != "headroom":
@@ -169,7 +176,8 @@ class EnhanceNet(nn.Module):
         g2, _, _ = self.down2(e2)
         d3 = self.bottleneck(self.film(g2, ctx))
         d2 = self.dec2(self.fuse2(d3, a1, b1, self.ctx_2(ctx)))
-        return self.dec1(self.fuse1(d2, a0, b0))
+        f1 = self.fuse1(d2, a0, b0)
+        return self.dec1(f1 if self.film1 is None else self.film1(f1, ctx))
 
     # ------------------------------------------------------------------------------
     def forward_s2d(self, xs: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
