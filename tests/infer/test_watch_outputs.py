@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from photoenhance.infer.local import run_local
 from photoenhance.infer.naming import plan_batch
@@ -248,3 +251,107 @@ def test_outputs_of_photos_gone_are_removed_only_if_ours(tmp_path: Path, make_ph
     assert (out / "b.jpg").read_bytes() == mine.read_bytes()
     assert (out / "c.jpg").exists() and (out / "notes" / "x.txt").read_text() == "mine"
     assert (out / MARKER_NAME).exists() and (out / MANIFEST_NAME).exists()
+
+
+# --------------------------------------------------------------------------- acceptance property
+
+NAMES = ("a.jpg", "a.png", "b.jpg", "b.png")
+_file = st.sampled_from(NAMES)
+_seed = st.integers(0, 50)
+OPS = st.one_of(
+    st.tuples(st.just("add"), _file, _seed),
+    st.tuples(st.just("replace"), _file, _seed, st.sampled_from(["newer", "older", "same"])),
+    st.tuples(st.just("during"), _file, _seed, _seed),
+    st.tuples(st.just("rename"), _file, _file),
+    st.tuples(st.just("delete"), _file),
+    st.tuples(st.just("restart")),
+)
+
+
+def _replace_file(make_photo: Any, path: Path, seed: int, mtime: str = "newer") -> None:
+    """A new version of ``path`` (written aside, renamed over it: a new inode), with a
+    newer, older or the same modification time as the version it replaces."""
+    old = os.stat(path).st_mtime_ns
+    tmp = make_photo(path.with_name(f".new-{path.name}"), w=48, h=32, seed=seed)
+    if mtime != "newer":
+        t = old - (3_600_000_000_000 if mtime == "older" else 0)
+        os.utime(tmp, ns=(t, t))
+    os.replace(tmp, path)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    fmt=st.sampled_from([None, "jpeg"]),
+    before=st.lists(st.tuples(_file, _seed), max_size=3),
+    users=st.lists(st.sampled_from(["a.jpg", "b.jpg", "b.png"]), max_size=1),
+    ops=st.lists(OPS, min_size=1, max_size=7),
+)
+def test_watch_ends_where_run_ends_and_never_touches_what_is_not_ours(
+    make_photo: Any, fmt: str | None, before: list[Any], users: list[str], ops: list[Any]
+) -> None:
+    """Random add / replace (newer, older, same mtime; during enhancement) / rename /
+    delete / restart over a few names and formats: at the end the output folder holds
+    what ``run`` on the final input folder writes (names and bytes: the fake network and
+    the encoders are deterministic), and the files of the user's that were there before
+    watch started are unchanged."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        inp, out = root / "in", root / "out"
+        inp.mkdir()
+        for name, seed in before:
+            make_photo(inp / name, w=48, h=32, seed=seed)
+        theirs = {n: make_photo(out / n, w=48, h=32, seed=99).read_bytes() for n in users}
+        d = Driver(inp, out, fmt=fmt)
+        d.start()
+        pending: list[Path] = []
+
+        def settle(touched: Sequence[Path] = (), deleted: Sequence[Path] = ()) -> None:
+            d.settle(touched, deleted)
+            while pending:  # the event of a replacement made during an enhancement
+                d.settle([pending.pop()])
+
+        for op in ops:
+            kind, path = op[0], inp / op[1] if len(op) > 1 else None
+            if kind == "add" and path is not None and not path.exists():
+                make_photo(path, w=48, h=32, seed=op[2])
+                settle([path])
+            elif kind == "replace" and path is not None and path.exists():
+                _replace_file(make_photo, path, op[2], op[3])
+                settle([path])
+            elif kind == "during" and path is not None:
+                if not path.exists():
+                    make_photo(path, w=48, h=32, seed=op[2])
+                target, seed2 = path, op[3]
+
+                def hook(target: Path = target, seed2: int = seed2) -> None:
+                    if target.exists():
+                        _replace_file(make_photo, target, seed2)
+                        pending.append(target)
+
+                d.enhancer.during = hook
+                _replace_file(make_photo, path, op[2])
+                settle([path])
+                d.enhancer.during = None  # did not fire: no enhancement happened
+            elif kind == "rename" and path is not None:
+                dst = inp / op[2]
+                if path.exists() and not dst.exists():
+                    os.rename(path, dst)
+                    settle([dst], deleted=[path])
+            elif kind == "delete" and path is not None and path.exists():
+                os.unlink(path)
+                settle(deleted=[path])
+            elif kind == "restart":
+                d = Driver(inp, out, fmt=fmt)
+                d.start()
+        expected = run_outputs(inp, root, fmt)
+        actual = photos_of(out)
+        assert set(actual) == set(expected) | set(theirs)
+        for name, data in theirs.items():
+            assert actual[name] == data, f"{name} of the user's changed"
+        for name, data in expected.items():
+            if name not in theirs:
+                assert actual[name] == data, f"{name} is not what run writes"
