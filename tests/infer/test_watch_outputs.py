@@ -180,14 +180,27 @@ def test_a_photo_replaced_by_one_with_an_older_mtime_is_redone(
     assert photos_of(out) == run_outputs(inp, tmp_path)
 
 
-def test_an_unchanged_photo_is_not_redone(tmp_path: Path, make_photo: Any) -> None:
+def test_an_unchanged_photo_is_not_redone(
+    tmp_path: Path, make_photo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inp, out = tmp_path / "in", tmp_path / "out"
     make_photo(inp / "a.jpg", seed=1)
     Driver(inp, out).start()
+    import photoenhance.infer.watch as watch_module
+
+    decoded: list[Path] = []
+    complete = watch_module.is_complete_image
+
+    def counting(path: Path) -> bool:
+        decoded.append(Path(path))
+        return complete(path)
+
+    monkeypatch.setattr(watch_module, "is_complete_image", counting)
     d = Driver(inp, out)  # a restart: the record says it is up to date
     d.start()
     d.settle([inp / "a.jpg"])  # an event without a change (a touch of the folder...)
     assert d.enhancer.calls == 0 and not d.events
+    assert not [p for p in decoded if out in p.parents]  # outputs are not decoded to judge
 
 
 # --------------------------------------------------------------------------- item 3

@@ -316,11 +316,9 @@ class _Watcher:
                 f"output {item.output} exists and is not one photoenhance wrote (or it "
                 "changed since); not replaced without --overwrite"
             )
-        if (
-            record.input == input_key(item.input)
-            and record.source == file_identity(item.input)
-            and is_complete_image(item.output)
-        ):
+        # the file is still as we wrote it (atomically, complete): no need to decode it,
+        # which keeps a look over a big folder to a few stats per photo
+        if record.input == input_key(item.input) and record.source == file_identity(item.input):
             return "done", None
         return "work", None
 
