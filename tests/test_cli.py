@@ -18,23 +18,26 @@ from PIL import Image
 from _models import model_with_metadata, tiny_model
 from photoenhance import __version__
 from photoenhance.io import MARKER_NAME, ImageReadError, is_complete_image
+from photoenhance.io.manifest import MANIFEST_NAME
 
 FORMAT_OF_SUFFIX = {".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".webp": "WEBP"}
 
 
 def hash_tree(root: Path) -> dict[str, str]:
-    """Hashes of the files under ``root``, but the output-folder marker at its root."""
+    """Hashes of the files under ``root``, but the output-folder marker and record of
+    outputs at its root."""
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p != root / MARKER_NAME
+        if p.is_file() and p not in (root / MARKER_NAME, root / MANIFEST_NAME)
     }
 
 
 def all_files(root: Path) -> list[str]:
-    """The files under ``root``, but the output-folder marker at its root."""
-    marker = root / MARKER_NAME
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p != marker)
+    """The files under ``root``, but the output-folder marker and record of outputs at
+    its root."""
+    ours = (root / MARKER_NAME, root / MANIFEST_NAME)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p not in ours)
 
 
 def load_report(path: Path) -> dict[str, Any]:
@@ -291,7 +294,7 @@ def test_skip_existing_and_redo_truncated(cli: Any, mixed: Path, tmp_path: Path)
     }
     assert is_complete_image(truncated)
     for p, mtime in before.items():
-        if p != truncated:
+        if p not in (truncated, out / MANIFEST_NAME):  # the record names the redone one
             assert p.stat().st_mtime_ns == mtime
     assert "1 enhanced, 4 skipped, 0 failed" in r.stderr
 

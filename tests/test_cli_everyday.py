@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 
 from photoenhance.io import MARKER_NAME, MARKER_REASON, is_complete_image, is_output_folder
+from photoenhance.io.manifest import MANIFEST_NAME
 from test_cli_metadata import assert_exif_equal, exif_dict, read_exif
 
 CMD = [sys.executable, "-m", "photoenhance"]
@@ -139,7 +140,7 @@ def test_output_folder_inside_input_is_never_input_again(
     r2 = cli("run", photos, "-o", tmp_path / "x", "--report", rep)
     assert r2.exit_code == 0, r2.output
     written = sorted(str(p.relative_to(tmp_path / "x")) for p in (tmp_path / "x").rglob("*.*"))
-    assert written == [MARKER_NAME, "a.jpg", "sub/b.png"]
+    assert written == [MARKER_NAME, MANIFEST_NAME, "a.jpg", "sub/b.png"]
     assert f"note: {photos / 'enhanced'}: {MARKER_REASON}" in r2.stderr
     files = {Path(f["input"]).name: f for f in json.loads(rep.read_text())["files"]}
     assert files["enhanced"]["status"] == "skipped" and files["enhanced"]["reason"] == MARKER_REASON
@@ -157,7 +158,9 @@ def test_explicit_output_folder_with_user_files(cli: Any, tmp_path: Path, make_p
     mine.write_text("my notes")
     r = cli("run", src, "-o", out)
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == [MARKER_NAME, "a.jpg", "notes.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        MARKER_NAME, MANIFEST_NAME, "a.jpg", "notes.txt"
+    ]  # fmt: skip
     assert mine.read_text() == "my notes"
 
 
@@ -371,7 +374,7 @@ def test_watch_picks_up_new_photos_and_stops_cleanly(
         assert is_complete_image(out / name)
         assert_exif_equal(piexif.load(str(watched / name)), read_exif(out / name), exact=True)
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
-    assert names == [MARKER_NAME, "before.jpg", "first.jpg", "sub", "sub/second.jpg"]
+    assert names == [MARKER_NAME, MANIFEST_NAME, "before.jpg", "first.jpg", "sub", "sub/second.jpg"]
     assert is_output_folder(out)
     enhanced = [ln for ln in lines if ln.startswith("enhanced ")]
     assert len(enhanced) == (4 if sig == signal.SIGINT else 3), lines

@@ -345,6 +345,8 @@ def run_command(
     if html is not None and not result.dry_run:
         code = _write_html(console, result, config, html, quiet) or code
     if not quiet:
+        for w in result.warnings:
+            console.print(Text.assemble(("warning: ", "yellow"), _line(w)))
         _summary(console, result)
     raise typer.Exit(code)
 

@@ -122,6 +122,8 @@ def watch_command(
                     f"photo{'' if event.files == 1 else 's'} there); Ctrl-C to stop."
                 )
             )
+        if event.kind == "warning" and event.message is not None and not quiet:
+            console.print(Text.assemble(("warning: ", "yellow"), _line(event.message)))
         f = event.result
         if f is None:
             return

@@ -49,9 +49,12 @@ NAME_MAX = 255
 """Longest file name (bytes) written: the limit of ext4, APFS, NTFS and most others."""
 
 
-def _key(path: Path) -> str:
+def name_key(path: Path) -> str:
     """Collision key: case-insensitive, NFC-normalised (portable across file systems)."""
     return unicodedata.normalize("NFC", path.as_posix()).casefold()
+
+
+_key = name_key
 
 
 def _natural_output(relative: Path, fmt: str | None) -> Path:

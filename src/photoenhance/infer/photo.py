@@ -24,7 +24,7 @@ Skipping
     Without ``overwrite``, an output that exists *and* decodes completely
     (:func:`photoenhance.io.is_complete_image`) is skipped; a partial one is redone.
     Special files found in folders (FIFOs, devices, broken or looping symlinks) are
-    skipped too, with the reason (:attr:`FileResult.reason`); they are never opened.
+    skipped too; they are never opened.  Every skip says why (:attr:`FileResult.reason`).
 
 No torch here.
 """
@@ -48,6 +48,7 @@ from photoenhance.io import (
     read_image,
     write_image,
 )
+from photoenhance.io.manifest import FileIdentity, file_identity
 from photoenhance.io.orientation import exif_orientation
 
 
@@ -62,6 +63,8 @@ class PhotoInFlight:
         seconds: time spent on it so far (not counting queue waits).
         before: reduced copy of the input for the compare image, if one is planned.
         warnings: notes so far (planning, decoding, then encoding).
+        source: the input's identity read before it was decoded (a photo replaced while
+            it is being enhanced is told apart by it).
     """
 
     item: PlannedFile
@@ -69,6 +72,7 @@ class PhotoInFlight:
     seconds: float
     before: Image.Image | None = None
     warnings: list[str] = field(default_factory=list)
+    source: FileIdentity | None = None
 
 
 def _error(
@@ -90,15 +94,19 @@ def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
             mp: float | None = w * h / 1e6
         except ImageReadError:
             mp = None
-        return FileResult(item.input, dst, Status.SKIPPED, None, time.perf_counter() - t0, mp)
+        reason = f"output {dst} exists; not replaced without --overwrite"
+        return FileResult(
+            item.input, dst, Status.SKIPPED, None, time.perf_counter() - t0, mp, reason=reason
+        )
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         reason = f"cannot create output folder {dst.parent}: {describe_error(exc)}"
         return _error(item, reason, time.perf_counter() - t0)
+    source = file_identity(item.input)  # before reading: a later change is told apart
     image = read_image(item.input, max_megapixels=config.max_megapixels)
     warnings = [*item.warnings, *image.warnings]
-    return PhotoInFlight(item, image, time.perf_counter() - t0, warnings=warnings)
+    return PhotoInFlight(item, image, time.perf_counter() - t0, warnings=warnings, source=source)
 
 
 def decode_photo(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
@@ -145,6 +153,7 @@ def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
         software=config.software,
     )
     photo.warnings.extend(written.warnings)
+    identity = file_identity(item.output)  # at once: what tells this file as ours later
     compare = None
     if item.compare is not None and photo.before is not None:
         try:
@@ -163,6 +172,8 @@ def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
         image.megapixels,
         tuple(photo.warnings),
         compare,
+        source=photo.source,
+        written=identity,
     )
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from photoenhance.infer.local import SLOT_MEGAPIXELS, run_local
@@ -72,6 +71,7 @@ from photoenhance.infer.types import (
     Status,
 )
 from photoenhance.io import clean_stale_temps, is_complete_image, mark_output_folder
+from photoenhance.io.manifest import OutputRecord, input_key, record_key, update_manifest
 
 __all__ = [
     "COMPARE_SUFFIX",
@@ -96,8 +96,10 @@ __all__ = [
     "Status",
     "assign_outputs",
     "check_report_path",
+    "mark_output_folders",
     "plan_batch",
     "process_photo",
+    "record_outputs",
     "run_batch",
     "runtime_versions",
     "write_report",
@@ -152,7 +154,8 @@ def run_batch(
                 and os.path.lexists(item.output)
                 and is_complete_image(item.output)
             ):
-                results.append(FileResult(item.input, item.output, Status.SKIPPED))
+                reason = f"output {item.output} exists; not replaced without --overwrite"
+                results.append(FileResult(item.input, item.output, Status.SKIPPED, reason=reason))
             else:
                 results.append(
                     FileResult(item.input, item.output, Status.PLANNED, compare=item.compare)
@@ -166,7 +169,7 @@ def run_batch(
             raise ValueError("engine 'ray' loads the model in its workers; pass no enhancer")
         info = _model_info_for_dry_run(config)  # a bad model fails here, before Ray starts
         _clean_temps(config)
-        plan = _mark_output_folders(plan, config)
+        warnings = mark_output_folders(plan, config)
         if on_progress is not None:
             on_progress(BatchProgress(0, len(plan.files), 0.0))
         try:
@@ -174,19 +177,21 @@ def run_batch(
         finally:
             _clean_temps(config)  # temporaries of workers killed on this machine
         files = tuple(run.results[p.index] for p in plan.files)
+        warnings += record_outputs(config.output_dir, files)
         seconds = time.perf_counter() - start
         return BatchResult(
             files, seconds, config.output_dir, False, info, run.provider,
-            config, file_sha256(info.path),
+            config, file_sha256(info.path), warnings,
         )  # fmt: skip
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
     _clean_temps(config)
-    plan = _mark_output_folders(plan, config)
+    warnings = mark_output_folders(plan, config)
     if on_progress is not None:
         on_progress(BatchProgress(0, len(plan.files), 0.0))
     done = run_local(plan, config, enhancer, on_progress)
     files = tuple(done[p.index] for p in plan.files)
+    warnings += record_outputs(config.output_dir, files)
     return BatchResult(
         files,
         time.perf_counter() - start,
@@ -196,6 +201,7 @@ def run_batch(
         enhancer.provider,
         config,
         file_sha256(enhancer.info.path),
+        warnings,
     )
 
 
@@ -205,21 +211,31 @@ def _clean_temps(config: RunConfig) -> None:
             clean_stale_temps(folder)
 
 
-def _mark_output_folders(plan: BatchPlan, config: RunConfig) -> BatchPlan:
+def mark_output_folders(plan: BatchPlan, config: RunConfig) -> tuple[str, ...]:
     """Create the output (and compare) folder and mark it as photoenhance output
-    (:mod:`photoenhance.io.marker`) when the batch has a photo to write; a folder that
-    cannot be marked is a warning of the first such photo (a folder that cannot be
-    created is each photo's error, later)."""
-    first = next((p for p in plan.files if p.output is not None and p.error is None), None)
-    if first is None:
-        return plan
+    (:mod:`photoenhance.io.marker`) when the batch has a photo to write.  Returns the
+    run's warnings: ``"FOLDER: why it is not marked"`` for a folder that could not be
+    marked (a folder that cannot be created is each photo's error, later)."""
+    if not any(p.output is not None and p.error is None for p in plan.files):
+        return ()
     notes: list[str] = []
     for folder in (config.output_dir, config.compare_dir):
         if folder is not None and (why := mark_output_folder(folder)) is not None:
             notes.append(f"{folder}: {why}")
-    if not notes:
-        return plan
-    marked = replace(first, warnings=(*first.warnings, *notes))
-    return BatchPlan(tuple(marked if p is first else p for p in plan.files))
+    return tuple(notes)
 
 
+def record_outputs(output_dir: Path, files: Sequence[FileResult]) -> tuple[str, ...]:
+    """Add the photos written (``ok`` results) to the output folder's record of its
+    outputs (:mod:`photoenhance.io.manifest`: what ``watch`` may later replace).
+    Returns the run's warnings (the record could not be written)."""
+    changes: dict[str, OutputRecord | None] = {}
+    for f in files:
+        if f.status != Status.OK or f.output is None or f.source is None or f.written is None:
+            continue
+        if (key := record_key(output_dir, f.output)) is not None:
+            changes[key] = OutputRecord(input_key(f.input), f.source, f.written)
+    if not changes:
+        return ()
+    problem = update_manifest(output_dir, changes).problem
+    return () if problem is None else (problem,)

@@ -23,6 +23,7 @@ from photoenhance.infer.session import (
     ModelInfo,
 )
 from photoenhance.io import ImageReadError, ImageWriteError
+from photoenhance.io.manifest import FileIdentity
 
 DEFAULT_TILE = 2048
 """Tile size used by the runner (larger than the session default: the 80 px halo costs less)."""
@@ -228,7 +229,10 @@ class FileResult:
         megapixels: size of the photo, when known.
         warnings: notes from decoding/encoding (colour, metadata, frames...).
         compare: the before/after image written, if any.
-        reason: why it was skipped, when that is not an existing output (a FIFO...).
+        reason: why it was skipped (every skipped result has one: an existing output, a
+            FIFO...).
+        source: the photo's identity read before it was decoded (written photos only).
+        written: the output's identity right after it was written (written photos only).
     """
 
     input: Path
@@ -240,6 +244,8 @@ class FileResult:
     warnings: tuple[str, ...] = ()
     compare: Path | None = None
     reason: str | None = None
+    source: FileIdentity | None = None
+    written: FileIdentity | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (paths as strings)."""
@@ -268,6 +274,9 @@ class BatchResult:
     provider: str | None = None
     config: RunConfig | None = None
     model_sha256: str | None = None
+    warnings: tuple[str, ...] = ()
+    """Notes about the run as a whole (an output folder that could not be marked...),
+    not about one photo."""
 
     def _count(self, status: Status) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -328,6 +337,7 @@ class BatchResult:
             "model": model,
             "provider": self.provider,
             "settings": settings,
+            "warnings": list(self.warnings),
             "files": [f.to_dict() for f in self.files],
             "summary": {
                 "total": len(self.files),
