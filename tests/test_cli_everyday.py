@@ -56,6 +56,37 @@ def test_pipe_round_trip_same_bytes_as_run(cli: Any, tmp_path: Path, make_photo:
     assert not (Path.cwd() / "-").exists()
 
 
+def test_cmyk_photo_piped_and_from_a_file_same_bytes_at_any_time(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 item 8: a CMYK photo's output embeds an sRGB profile made by LittleCMS, which
+    stamped the current date into it: the pipe and the file output (made at different times,
+    faked here by stamping different dates into what LittleCMS returns) must be the same."""
+    import struct
+
+    from PIL import ImageCms
+
+    src = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (48, 32), (0, 200, 255, 30)).save(src, quality=90)
+    real = ImageCms.ImageCmsProfile.tobytes
+
+    def clock(year: int) -> None:
+        def stamped(self: ImageCms.ImageCmsProfile) -> bytes:
+            b = bytearray(real(self))
+            b[24:36] = struct.pack(">6H", year, 1, 2, 3, 4, 5)
+            return bytes(b)
+
+        monkeypatch.setattr(ImageCms.ImageCmsProfile, "tobytes", stamped)
+
+    clock(2001)
+    piped = cli_input(src.read_bytes(), "run", "-", "-o", "-", "-q")
+    assert piped.exit_code == 0 and piped.stdout_bytes, piped.stderr
+    clock(2029)
+    ran = cli("run", src, "-o", tmp_path / "out", "-q")
+    assert ran.exit_code == 0, ran.output
+    assert piped.stdout_bytes == (tmp_path / "out" / "cmyk.jpg").read_bytes()
+
+
 def test_pipe_format_and_file_input(cli: Any, tmp_path: Path, make_photo: Any) -> None:
     src = exif_photo(make_photo, tmp_path / "a.jpg")
     stdout = tmp_path / "b.png"
