@@ -231,12 +231,41 @@ class _Data:
     spec: StreamSpec | None = None  # stream mode: what the DataLoader workers read
 
 
+def _no_validation(
+    cfg: TrainConfig, found: int, held_out: int, usable: int | None, problems: list[str]
+) -> str:
+    """Why there is no validation pair: how many pairs survived and why the others were
+    dropped (a small set whose held-out pairs are all unusable is the usual cause)."""
+    why = f" (e.g. {problems[0]})" if problems else ""
+    if cfg.pairs is None:
+        return "no validation data: give --val-pairs or a --val-fraction > 0"
+    if cfg.val_pairs is not None:
+        return f"no validation data: none of the {held_out} pairs in {cfg.val_pairs} is usable{why}"
+    if cfg.val_fraction <= 0:
+        return "no validation data: give --val-pairs or a --val-fraction > 0"
+    if held_out == 0:
+        return (f"no validation data: {cfg.pairs} has {found} pair(s), too few to hold one out; "
+                "give --val-pairs")  # fmt: skip
+    eg = f", e.g. {problems[0]}" if problems else ""
+    kept = ""
+    if usable is not None:
+        kept = f"{usable} of {found} pairs are usable ({found - usable} dropped{eg}); "
+    them = "the pair" if held_out == 1 else f"all {held_out} pairs"
+    return (
+        f"no validation data: {kept}{them} --val-fraction {cfg.val_fraction:g} held out "
+        f"{'was' if held_out == 1 else 'were'} unusable{why if usable is None else ''}; give "
+        "--val-pairs, a larger --val-fraction, or --resize-target for pairs whose sizes differ"
+    )
+
+
 def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = False,
                   main: bool = True) -> _Data:
     """The training data and the validation set. ``stream``: the training pairs stay file
     paths (a :class:`StreamSpec`) and at most ``val_limit`` validation pairs are decoded,
     on the ``main`` rank only (the others keep their names: rank 0 alone validates)."""
     summary: dict[str, Any] = {}
+    found = held_out = 0
+    usable: int | None = None  # pairs that decoded (unknown in stream mode)
     train_pairs: LoadedPairs | None = None
     train_list: tuple = ()
     val: LoadedPairs | None = None
@@ -249,6 +278,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = 
         except PairDataError as exc:
             raise TrainError(str(exc)) from exc
         problems += list(pairset.problems)
+        found = len(pairset.pairs)
         if cfg.val_pairs is not None:
             try:
                 vset = find_pairs(cfg.val_pairs)
@@ -260,6 +290,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = 
             tr, va = split_pairs(pairset.pairs, cfg.val_fraction, cfg.split_seed)
         else:
             tr, va = pairset.pairs, ()
+        held_out = len(va)
         if stream:
             if not tr:
                 raise TrainError(f"{cfg.pairs}: no training pair")
@@ -288,6 +319,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = 
             train_pairs=n_train,
             val_pairs=list(val.names),
         )
+        usable = None if stream else n_train + len(val.names)
     synthetic = None
     degrade = DEFAULT_DEGRADE_CONFIG if cfg.synthetic_tone else DETAIL_DEGRADE_CONFIG
     if cfg.synthetic is not None:
@@ -305,7 +337,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = 
         raise TrainError("no training data: give --pairs and/or --synthetic")
     if val is None or not val.names:
         if synthetic is None:
-            raise TrainError("no validation data: give --val-pairs or a --val-fraction > 0")
+            raise TrainError(_no_validation(cfg, found, held_out, usable, problems))
         # a fixed synthetic validation set (own seed: independent of the training stream)
         vsrc = SyntheticPairSource(
             synthetic.photos, cfg.patch_size, np.random.default_rng(cfg.split_seed + 1234), cfg=degrade,
