@@ -100,6 +100,42 @@ def test_pipe_format_and_file_input(cli: Any, tmp_path: Path, make_photo: Any) -
     assert read_exif(stdout)["GPS"]  # metadata carried as for files
 
 
+def test_spool_of_a_pipe_killed_with_kill_9_is_removed_by_the_next_run(
+    tmp_path: Path, make_photo: Any
+) -> None:
+    """Issue 20 item 15: ``kill -9`` during ``run - -o -`` left the copy of stdin (once
+    287 MB) in the temp folder forever; the next pipe run removes the folders of pipe runs
+    whose process is gone (the rule for temporaries), and keeps those it cannot check
+    (an older version's name) until they are a day old."""
+    import os
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    photo = make_photo(tmp_path / "a.jpg", w=64, h=48)
+    unknown = tmp / "photoenhance-pipe-k3j_x9"  # tempfile's name (older versions): kept
+    unknown.mkdir()
+    proc = subprocess.Popen([*CMD, "run", "-", "-o", "-", "-q"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    assert proc.stdin is not None
+    proc.stdin.write(photo.read_bytes()[:100])  # stdin stays open: the run keeps spooling
+    proc.stdin.flush()
+    deadline = time.monotonic() + 120
+    spools: list[Path] = []
+    while not spools and proc.poll() is None and time.monotonic() < deadline:
+        spools = list(tmp.glob("photoenhance-pipe-*/stdin"))
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=30)
+    proc.stdin.close()
+    assert len(spools) == 1 and spools[0].exists()  # kill -9 left its spool behind
+    r = subprocess.run([*CMD, "run", str(photo), "-o", "-", "-q"], env=env,
+                       capture_output=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert not spools[0].parent.exists()
+    assert [p.name for p in tmp.glob("photoenhance-pipe-*")] == [unknown.name]  # + its own gone
+
+
 def test_pipe_not_a_photo_is_one_line_and_nothing_on_stdout(tmp_path: Path) -> None:
     r = subprocess.run([*CMD, "run", "-", "-o", "-"], input=b"hello, not a photo\n",
                        capture_output=True, timeout=120)  # fmt: skip
