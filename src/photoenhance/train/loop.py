@@ -81,6 +81,11 @@ class TrainError(ValueError):
     """A run cannot start (bad data, bad options, bad checkpoint): one-line message."""
 
 
+class RankLostError(TrainError):
+    """A rank of a ``--nproc`` run was killed (or exited) mid-run; ``--resume`` goes on
+    from the last checkpoint."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """A training run. ``pairs`` and/or ``synthetic`` give the data."""
@@ -713,6 +718,8 @@ def train_processes(cfg: TrainConfig, nproc: int,
 
     try:
         result = distributed.launch(nproc, _train_rank, (cfg, nproc), on_message)
+    except distributed.RankLostError as exc:
+        raise RankLostError(f"{exc}; continue with --resume") from exc
     except distributed.LaunchError as exc:
         raise TrainError(str(exc)) from exc
     assert isinstance(result, TrainResult)
