@@ -662,7 +662,7 @@ def train(
         with _autocast(device, cfg.bf16 and not in_qat):
             pred = model(x)
         loss, parts = training_loss(cfg.loss, pred.float(), y, cfg.chroma_weight)
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=not info.distributed)  # DDP: gradients stay bucket views
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
@@ -767,17 +767,24 @@ def _wrap_ddp(net: EnhanceNet, info: distributed.DistInfo, device: torch.device,
     for m in net.modules():
         if isinstance(m, ActQuant) and not m.fixed:
             m.scale.requires_grad_(phase == "qat")
+    # Gradients live in DDP's buckets (``gradient_as_bucket_view``, kept from step to step:
+    # the loop zeroes them rather than dropping them).  Otherwise autograd makes a new
+    # gradient each step with strides of its own choosing in size-1 dimensions - a 1x1
+    # kernel's gradient in channels-last came as (16, 1, 16, 16) for a (16, 1, 1, 1)
+    # parameter, or the other way round, depending on the kernel that computed it - and DDP
+    # copied it into its bucket and warned "Grad strides do not match bucket view strides"
+    # on every rank.  Accumulated into the bucket view, a gradient has the parameter's
+    # strides by construction (and one copy per step is saved).
     with torch.no_grad():
         for p_ in net.parameters():
-            # a 1x1 kernel in channels-last has strides autograd does not give its gradient:
-            # DDP would copy every such gradient into its bucket (and warn)
-            if p_.ndim == 4 and p_.shape[2:] == (1, 1):
-                p_.data = p_.data.clone(memory_format=torch.contiguous_format)
+            if p_.requires_grad and p_.grad is None:
+                p_.grad = torch.zeros_like(p_)  # same strides; DDP swaps in its bucket view
     # torch >= 2.13 renamed the per-step buffer broadcast (the old name still works, warning)
     no_sync = ("forward_sync_buffers" if "forward_sync_buffers"
                in inspect.signature(DistributedDataParallel.__init__).parameters else "broadcast_buffers")
     return DistributedDataParallel(
-        net, device_ids=[device.index] if device.type == "cuda" else None, **{no_sync: False}
+        net, device_ids=[device.index] if device.type == "cuda" else None,
+        gradient_as_bucket_view=True, **{no_sync: False},
     )
 
 
