@@ -162,3 +162,25 @@ def test_pipe_compare_folder_holding_the_input_is_refused(
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "--compare" in lines[0] and "holds the input" in lines[0], lines
     assert sorted(os.listdir(tmp_path / "photos")) == ["a.jpg"]
+
+
+def test_run_enhances_a_jpeg_missing_its_last_rows_with_a_warning(cli: Any, tmp_path: Path) -> None:
+    """Issue 20 item 16: a photo whose last rows are missing is enhanced, exit 0, with one
+    warning line naming the rows (it was refused as truncated, in restart markers)."""
+    import numpy as np
+
+    src = tmp_path / "in"
+    src.mkdir()
+    buf = io.BytesIO()
+    rng = np.random.default_rng(3)
+    base = np.kron(rng.random((40, 15, 3)), np.ones((16, 16, 1)))
+    Image.fromarray(np.uint8(base * 255)).save(buf, "JPEG", quality=90, restart_marker_rows=1)
+    data = buf.getvalue()
+    sos = data.find(b"\xff\xda")
+    (src / "cut.jpg").write_bytes(data[: sos + (len(data) - sos) * 95 // 100] + b"\xff\xd9")
+    r = cli("run", src, "-o", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stderr.split())  # the console wraps long lines at its width
+    assert text.count("damaged JPEG") == 1 and "rows are missing" in text and "of 640 rows" in text
+    with Image.open(tmp_path / "out" / "cut.jpg") as im:
+        assert im.size == (240, 640)

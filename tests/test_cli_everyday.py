@@ -57,6 +57,37 @@ def test_pipe_round_trip_same_bytes_as_run(cli: Any, tmp_path: Path, make_photo:
     assert not (Path.cwd() / "-").exists()
 
 
+def test_cmyk_photo_piped_and_from_a_file_same_bytes_at_any_time(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 item 8: a CMYK photo's output embeds an sRGB profile made by LittleCMS, which
+    stamped the current date into it: the pipe and the file output (made at different times,
+    faked here by stamping different dates into what LittleCMS returns) must be the same."""
+    import struct
+
+    from PIL import ImageCms
+
+    src = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (48, 32), (0, 200, 255, 30)).save(src, quality=90)
+    real = ImageCms.ImageCmsProfile.tobytes
+
+    def clock(year: int) -> None:
+        def stamped(self: ImageCms.ImageCmsProfile) -> bytes:
+            b = bytearray(real(self))
+            b[24:36] = struct.pack(">6H", year, 1, 2, 3, 4, 5)
+            return bytes(b)
+
+        monkeypatch.setattr(ImageCms.ImageCmsProfile, "tobytes", stamped)
+
+    clock(2001)
+    piped = cli_input(src.read_bytes(), "run", "-", "-o", "-", "-q")
+    assert piped.exit_code == 0 and piped.stdout_bytes, piped.stderr
+    clock(2029)
+    ran = cli("run", src, "-o", tmp_path / "out", "-q")
+    assert ran.exit_code == 0, ran.output
+    assert piped.stdout_bytes == (tmp_path / "out" / "cmyk.jpg").read_bytes()
+
+
 def test_pipe_format_and_file_input(cli: Any, tmp_path: Path, make_photo: Any) -> None:
     src = exif_photo(make_photo, tmp_path / "a.jpg")
     stdout = tmp_path / "b.png"
@@ -68,6 +99,42 @@ def test_pipe_format_and_file_input(cli: Any, tmp_path: Path, make_photo: Any) -
     with Image.open(stdout) as im:
         assert im.format == "PNG" and im.size == (160, 120)
     assert read_exif(stdout)["GPS"]  # metadata carried as for files
+
+
+def test_spool_of_a_pipe_killed_with_kill_9_is_removed_by_the_next_run(
+    tmp_path: Path, make_photo: Any
+) -> None:
+    """Issue 20 item 15: ``kill -9`` during ``run - -o -`` left the copy of stdin (once
+    287 MB) in the temp folder forever; the next pipe run removes the folders of pipe runs
+    whose process is gone (the rule for temporaries), and keeps those it cannot check
+    (an older version's name) until they are a day old."""
+    import os
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    photo = make_photo(tmp_path / "a.jpg", w=64, h=48)
+    unknown = tmp / "photoenhance-pipe-k3j_x9"  # tempfile's name (older versions): kept
+    unknown.mkdir()
+    proc = subprocess.Popen([*CMD, "run", "-", "-o", "-", "-q"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    assert proc.stdin is not None
+    proc.stdin.write(photo.read_bytes()[:100])  # stdin stays open: the run keeps spooling
+    proc.stdin.flush()
+    deadline = time.monotonic() + 120
+    spools: list[Path] = []
+    while not spools and proc.poll() is None and time.monotonic() < deadline:
+        spools = list(tmp.glob("photoenhance-pipe-*/stdin"))
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=30)
+    proc.stdin.close()
+    assert len(spools) == 1 and spools[0].exists()  # kill -9 left its spool behind
+    r = subprocess.run([*CMD, "run", str(photo), "-o", "-", "-q"], env=env,
+                       capture_output=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert not spools[0].parent.exists()
+    assert [p.name for p in tmp.glob("photoenhance-pipe-*")] == [unknown.name]  # + its own gone
 
 
 def test_pipe_not_a_photo_is_one_line_and_nothing_on_stdout(tmp_path: Path) -> None:

@@ -330,8 +330,28 @@ def test_interrupting_a_ray_run_leaves_no_partial_photo_and_no_ray_process(
     err = "".join(seen)
     assert proc.returncode == code, err
     assert word in err and "Traceback" not in err, err
+    # issue 20 items 6 and 13: nothing of Ray's on stderr - no C++ notes, no signal-handler
+    # report, no log lines of a second instance (ray.init off the main thread), no colours
+    for ray_text in ("logging.cc", "*** SIG", "PC: @", "WARNING", "ERROR", "(raylet)",
+                     "main thread", "\x1b["):  # fmt: skip
+        assert ray_text not in err, err
     assert survivors == [], f"Ray processes left running: {survivors}"
     assert [p for p in out.rglob("*") if is_temp_name(p.name)] == []
     written = sorted(p for p in out.rglob("*") if p.is_file() and p.name != MARKER_NAME)
     assert len(written) == 1, written  # the first photo; the others were cut off
     assert all(is_complete_image(p) for p in written), written
+
+
+def test_quiet_ray_run_writes_nothing_on_stderr(tmp_path: Path, make_photo: Any) -> None:
+    """Issue 20 item 13: ``--engine ray -q`` printed ``logging.cc:303: Set ray log level
+    from environment variable RAY_BACKEND_LOG_LEVEL`` (set by us) on every run, and Ray's
+    lines carried ANSI colours into a stderr that is not a terminal.  A quiet run says
+    nothing at all."""
+    src = _photos(tmp_path / "in", make_photo, 2)
+    r = subprocess.run([sys.executable, "-m", "photoenhance.cli", "run", str(src), "-o",
+                        str(tmp_path / "out"), "--engine", "ray", "-q"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert len(list((tmp_path / "out").rglob("*.jpg"))) == 2
+

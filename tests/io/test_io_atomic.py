@@ -217,3 +217,25 @@ def test_read_only_folder_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         atomic_write(tmp_path / "x.png", lambda fh: fh.write(b"x"))
     assert "\n" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_clean_stale_spools_removes_only_folders_of_gone_processes(tmp_path: Path) -> None:
+    """Issue 20 item 15: pipe folders (stdin's copy) of killed runs are removed; those of
+    live processes are kept, and those that cannot be checked until they are a day old."""
+    from photoenhance.io.atomic import owner_token
+    from photoenhance.io.pipe import clean_stale_spools, spool_folder
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    mine = spool_folder(tmp_path)  # this process: alive
+    (mine / "stdin").write_bytes(b"x" * 10)
+    dead = tmp_path / f"photoenhance-pipe-{owner_token(gone.pid).rsplit('-', 1)[0]}-1-abc"
+    (dead / "out").mkdir(parents=True)
+    (dead / "stdin").write_bytes(b"x" * 10)
+    old, young = tmp_path / "photoenhance-pipe-old_x1", tmp_path / "photoenhance-pipe-new_x2"
+    old.mkdir(), young.mkdir()
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    other = tmp_path / "photoenhance-pipe-file"  # not a folder: not ours to remove
+    other.write_bytes(b"")
+    assert clean_stale_spools(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, young.name, other.name])

@@ -65,7 +65,62 @@ def test_jpeg_cut_and_reterminated_with_restart_markers_is_truncated(tmp_path: P
     data = jpeg_bytes(Image.fromarray(smooth_rgb(256, 320)), restart_marker_rows=1)
     p = tmp_path / "cut.jpg"
     p.write_bytes(data[: len(data) * 2 // 3] + b"\xff\xd9")
-    assert "truncated JPEG: a scan ends after" in read_error(p)
+    # a third of the rows missing: refused, in rows (no longer in restart markers, issue 20)
+    assert "truncated JPEG: the image data ends after" in read_error(p)
+
+
+# --------------------------------------------------------------------------- issue 20 item 16
+
+
+def cut_scan(data: bytes, fraction: float) -> bytes:
+    """``data`` cut ``fraction`` of the way through its (single) scan."""
+    sos = data.find(b"\xff\xda")
+    return data[: sos + int((len(data) - 2 - sos) * fraction)]
+
+
+@pytest.mark.parametrize(
+    ("kw", "eoi"),
+    [({}, False), ({"restart_marker_rows": 1}, True), ({"restart_marker_rows": 1}, False)],
+    ids=["cut", "restart-markers-reterminated", "restart-markers-cut"],
+)
+def test_jpeg_missing_its_last_rows_is_read_with_a_warning_naming_them(
+    tmp_path: Path, kw: dict, eoi: bool
+) -> None:
+    """A photo whose last few % of rows are missing ("premature end of data segment"):
+    enhanced with a warning naming the rows, like image viewers show it - not refused
+    as truncated with restart-marker numbers."""
+    data = jpeg_bytes(Image.fromarray(smooth_rgb(480, 320)), quality=90, **kw)
+    whole = read_image(_write(tmp_path / "whole.jpg", data))
+    p = _write(tmp_path / "cut.jpg", cut_scan(data, 0.97) + (b"\xff\xd9" if eoi else b""))
+    img = read_image(p)
+    [note] = [w for w in img.warnings if "damaged JPEG" in w]
+    missing = int(note.split("the last ")[1].split(" of 480 rows are missing")[0])
+    assert 0 < missing <= 48, note
+    assert "restart" not in note and "\n" not in note
+    kept = 480 - missing - 32  # rows well above the cut (chroma upsampling blends 1 row) are the intact photo's
+    np.testing.assert_array_equal(img.rgb[:kept], whole.rgb[:kept])
+    assert np.all(img.rgb[-1] == np.float32(128 / 255))  # libjpeg's grey where data is missing
+    assert not is_complete_image(p)  # an output of ours cut short is still redone
+
+
+def test_progressive_jpeg_cut_short_is_read_with_a_warning(tmp_path: Path) -> None:
+    data = jpeg_bytes(Image.fromarray(smooth_rgb(240, 160)), progressive=True)
+    p = _write(tmp_path / "cut.jpg", data[: len(data) * 9 // 10])
+    assert any("damaged JPEG: the image data ends early" in w for w in read_image(p).warnings)
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_jpeg_missing_most_rows_is_refused_in_rows(tmp_path: Path, restart: bool) -> None:
+    data = jpeg_bytes(Image.fromarray(smooth_rgb(480, 320)), **({"restart_marker_rows": 1} if restart else {}))
+    p = _write(tmp_path / "half.jpg", cut_scan(data, 0.5))
+    msg = read_error(p)
+    assert "truncated JPEG: the image data ends after" in msg and "of 480 rows" in msg
+    assert "restart" not in msg
+
+
+def _write(p: Path, data: bytes) -> Path:
+    p.write_bytes(data)
+    return p
 
 
 @pytest.mark.parametrize(

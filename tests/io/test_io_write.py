@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,36 @@ def test_cmyk_written_as_rgb_jpeg(tmp_path: Path) -> None:
     with Image.open(out) as o:
         assert o.mode == "RGB"
         # a CMYK profile cannot tag RGB pixels: an sRGB profile is embedded instead
+        assert is_srgb(parse_profile(o.info["icc_profile"]))
+
+
+def test_cmyk_output_is_reproducible_whatever_the_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 item 8: LittleCMS stamps the current date into the sRGB profile it makes, so
+    the bytes of a CMYK source's output changed from one second to the next (reruns, a pipe
+    and a file, Ray and local all differed).  The clock is faked here by stamping two different
+    dates into what LittleCMS returns: the written files must not change."""
+    from PIL import ImageCms
+
+    src = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(src)
+    img = read_image(src)
+    real = ImageCms.ImageCmsProfile.tobytes
+    outs = []
+    for year in (1999, 2031):
+
+        def stamped(self: ImageCms.ImageCmsProfile, year: int = year) -> bytes:
+            b = bytearray(real(self))
+            b[24:36] = struct.pack(">6H", year, 3, 4, 5, 6, 7)
+            return bytes(b)
+
+        monkeypatch.setattr(ImageCms.ImageCmsProfile, "tobytes", stamped)
+        out = tmp_path / f"out{year}.jpg"
+        write_image(out, img, img.rgb)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    with Image.open(tmp_path / "out1999.jpg") as o:
         assert is_srgb(parse_profile(o.info["icc_profile"]))
 
 

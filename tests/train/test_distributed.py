@@ -211,6 +211,37 @@ def test_a_failing_rank_stops_the_run_with_its_message() -> None:
         distributed.launch(2, _fail_rank, ())
 
 
+def _killed_rank(send) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+
+    if os.environ["RANK"] == "1":
+        os.kill(os.getpid(), signal.SIGKILL)  # as kill -9 or the OOM killer would
+    distributed.init("cpu", 60.0)  # rank 0 waits for rank 1 here: it is terminated
+
+
+def test_a_killed_rank_is_one_line_naming_it(capfd: pytest.CaptureFixture[str]) -> None:
+    """Issue 20 item 7: a rank killed with -9 gave ~40 lines of traceback
+    (``ProcessExitedException``) and torch's "Terminating process ... via signal SIGTERM"."""
+    with pytest.raises(distributed.LaunchError, match=r"^rank 1 was killed \(SIGKILL\)$"):
+        distributed.launch(2, _killed_rank, ())
+    assert "Terminating process" not in capfd.readouterr().err
+
+
+def test_train_with_a_killed_rank_says_continue_with_resume(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    def lost(*args: object, **kw: object) -> None:
+        raise distributed.RankLostError("rank 1 was killed (SIGKILL)")
+
+    monkeypatch.setattr(distributed, "launch", lost)
+    pairs = make_pairs(tmp_path / "pairs", n=4)
+    r = cli("train", "--pairs", pairs, "--out", tmp_path / "out", "--nproc", "2", "--size", "tiny")
+    assert r.exit_code == 1
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert lines == ["Error: rank 1 was killed (SIGKILL); continue with --resume"], r.stderr
+
+
 # -- 2-rank DDP runs ------------------------------------------------------------------
 
 
@@ -266,3 +297,18 @@ def test_killed_ddp_run_resumes_to_where_an_uninterrupted_run_ends(ddp_runs) -> 
 def test_resume_with_another_process_count_is_refused(ddp_runs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(TrainError, match="2 process"):
         train(_config(ddp_runs["pairs"], ddp_runs["resumed"], resume=True, stream=True))
+
+
+def test_ddp_gradients_are_their_bucket_views_no_stride_warning(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20 item 7: every rank warned "Grad strides do not match bucket view strides"
+    (a 1x1 kernel's gradient in channels-last got strides of autograd's choosing in its
+    size-1 dimensions, unlike the parameter DDP built its bucket from).  Gradients are now
+    accumulated in the bucket views.  The training patch size (96) is what triggered it."""
+    pairs = make_pairs(tmp_path / "pairs", n=6)
+    cfg = _config(pairs, tmp_path / "out", steps=2, qat_steps=1, patch_size=96, batch_size=16,
+                  eval_every=2, checkpoint_every=2, warmup=1)  # fmt: skip
+    assert train_processes(cfg, 2).finished
+    assert "Grad strides do not match" not in capfd.readouterr().err
+

@@ -96,6 +96,32 @@ def test_clear_errors_for_bad_data(tmp_path: Path, pairs_factory) -> None:  # ty
         train(_config(pairs_factory(tmp_path / "p"), tmp_path / "o", init=str(tmp_path / "x.pt")))
 
 
+def test_small_set_whose_held_out_pair_is_unusable_says_how_many_survived(
+    tmp_path: Path, pairs_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20 item 11: 6 pairs, 3 with mismatched sizes, the one pair --val-fraction holds
+    out among them: the error said "give ... a --val-fraction > 0" although it was > 0.  It
+    must say how many pairs survived and why the others were dropped."""
+    from PIL import Image
+
+    from photoenhance.data.pairs import find_pairs, split_pairs
+
+    root = pairs_factory(tmp_path / "p", n=6)
+    cfg = _config(root, tmp_path / "o", val_fraction=0.15)
+    _, held_out = split_pairs(find_pairs(root).pairs, 0.15, cfg.split_seed)
+    assert len(held_out) == 1
+    names = [held_out[0].name, *[n for n in ("0", "1", "2", "3") if n != held_out[0].name][:2]]
+    for name in names:
+        Image.new("RGB", (24, 40)).save(root / "canon" / f"{name}.png")
+    with pytest.raises(TrainError) as err:
+        train(cfg)
+    msg = str(err.value)
+    assert "--val-fraction > 0" not in msg
+    assert "3 of 6 pairs are usable" in msg and "differs from" in msg
+    assert "3 dropped" in msg and "the pair" in msg and "--val-fraction 0.15" in msg and "--resize-target" in msg
+    assert "\n" not in msg
+
+
 def test_corrupt_pair_is_reported_and_skipped(pairs_dir: Path, tmp_path: Path) -> None:
     (pairs_dir / "iphone" / "3.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     result = train(_config(pairs_dir, tmp_path / "run", steps=3, qat_steps=0, eval_every=3))

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from photoenhance.cli.common import _interrupted_code
+from photoenhance.cli.common import EXIT_FAILED, _interrupted_code
 from photoenhance.cli.help import _Command, _examples
 from photoenhance.cli.render import _fail, _line, _stderr, _stdout, _warning_line
 from photoenhance.cli.root import app
@@ -224,7 +224,13 @@ def train_command(
 ) -> None:
     """Fine-tune with quantization-aware training and export a new INT8 model."""
     try:
-        from photoenhance.train.loop import StepEvent, TrainConfig, TrainError, train_processes
+        from photoenhance.train.loop import (
+            RankLostError,
+            StepEvent,
+            TrainConfig,
+            TrainError,
+            train_processes,
+        )
     except ImportError:
         _fail("training needs torch: pip install 'photoenhance[train]'")
     if pairs is None and synthetic is None:
@@ -277,6 +283,8 @@ def train_command(
     try:
         with progress:
             result = train_processes(cfg, nproc, on_event=on_event)
+    except RankLostError as exc:  # the run broke off: a failure, not a usage error
+        _fail(str(exc), EXIT_FAILED)
     except TrainError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

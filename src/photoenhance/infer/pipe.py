@@ -7,7 +7,9 @@ of the finished file; the caller writes them to stdout in one go
 for the same photo read from a file (format of the input unless ``format`` says
 otherwise, metadata carried over the same way), and an error leaves stdout empty.  A
 photo on stdin is first copied to that folder (:func:`photoenhance.io.pipe.spool`: the
-decoder needs a file).  The temporary folder is removed afterwards, whatever happens.
+decoder needs a file).  The temporary folder is removed afterwards, whatever happens;
+one left by a killed run (``kill -9``) is removed by the next
+(:func:`photoenhance.io.pipe.clean_stale_spools`).
 
 In the result, the input is ``-`` for stdin and the output ``-``; messages name them so.
 A compare image, if asked for, goes to ``compare_dir/<name>.compare.jpg`` (``stdin`` for
@@ -16,7 +18,7 @@ stdin).  No torch here.
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,7 +36,7 @@ from photoenhance.infer.types import (
     Status,
 )
 from photoenhance.io import ImageReadError, mark_output_folder
-from photoenhance.io.pipe import STDIO, spool
+from photoenhance.io.pipe import STDIO, clean_stale_spools, spool, spool_folder
 
 STDIN_NAME = "stdin"
 
@@ -87,8 +89,9 @@ def run_pipe(
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
     shown_in = Path(STDIO) if not isinstance(source, Path) else source
-    with tempfile.TemporaryDirectory(prefix="photoenhance-pipe-") as tmp:
-        folder = Path(tmp)
+    clean_stale_spools()  # left by pipe runs that were killed
+    folder = spool_folder()
+    try:
         name = STDIN_NAME if not isinstance(source, Path) else source.name
         out = folder / "out" / name
         out.parent.mkdir()
@@ -109,6 +112,8 @@ def run_pipe(
             item = PlannedFile(0, path, out, compare, warnings=warnings)
             result = process_photo(item, enhancer, replace(config, overwrite=True))
         data = out.read_bytes() if result.status == Status.OK else None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     result = replace(
         result,
         input=shown_in,

@@ -57,13 +57,16 @@ num_cpus=..., num_gpus=...)`` (``concurrency=`` is deprecated since Ray 2.51),
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import pickle
 import queue
+import re
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -249,6 +252,67 @@ def _signals_deferred() -> Iterator[None]:
             signal.raise_signal(pending[0])  # to the handler it was meant for
 
 
+def _no_auto_init() -> None:
+    """Stop Ray from starting an instance by itself (``RAY_ENABLE_AUTO_CONNECT=0``).
+
+    Ray calls ``ray.init()`` on its own when one of its APIs is used while it is not
+    initialised.  After an interrupt, the thread still reading Ray Data's results did
+    that right after :func:`_stop`: a second, default instance (its dashboard and
+    runtime-env agents outlived the run by a minute, its SIGTERM handler crashed the exit
+    with 134 or 1, and its workers' lines reached stderr).  With this, the thread fails
+    instead.  Read by Ray when ``ray._private.auto_init_hook`` is imported: set both.
+    """
+    os.environ["RAY_ENABLE_AUTO_CONNECT"] = "0"
+    hook = sys.modules.get("ray._private.auto_init_hook")
+    if hook is not None and hasattr(hook, "enable_auto_connect"):
+        hook.enable_auto_connect = False
+
+
+_RAY_NOTE = re.compile(
+    rb"\[\d{4}-\d\d-\d\d [\d:,.]+ I \d+ \d+\] "  # an INFO line of Ray's C++ core
+    rb"|\*\*\* SIG[A-Z]+ received at time=|PC: @ |\s+@\s+0x"  # its signal handler's report
+)
+"""What Ray's C++ core writes on stderr while it starts that is not for the user: INFO
+notes ("[date time I pid tid] file.cc:N: ..."), and the report of its failure-signal
+handler (``*** SIGTERM received at time=... PC: @ ...``), installed by ``ray.init`` until
+:func:`_signals_deferred` puts ours back: a SIGTERM in between is reported, then handed
+to the deferred handler, which exits 143 as usual."""
+
+
+@contextmanager
+def _ray_notes_dropped() -> Iterator[None]:
+    """Hold what is written to file descriptor 2 while Ray starts, then pass it on
+    without the INFO notes of Ray's C++ core.
+
+    Ray's core reads ``RAY_BACKEND_LOG_LEVEL`` when it starts in this process and says so
+    on stderr at INFO level (``logging.cc: Set ray log level from environment variable
+    ...``), whatever the level: on every run, ``-q`` included.  Everything else written
+    meanwhile (an error) still reaches stderr, after ``ray.init`` returns.
+    """
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no stderr to hold
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                if sys.stderr is not None:
+                    sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = b"".join(ln for ln in held.read().splitlines(keepends=True) if not _RAY_NOTE.match(ln))
+            with contextlib.suppress(OSError):
+                if kept:
+                    os.write(2, kept)
+
+
 def _start(ray: Any, config: RunConfig) -> threading.Event | None:
     """Connect to (or start) Ray.
 
@@ -270,10 +334,15 @@ def _start(ray: Any, config: RunConfig) -> threading.Event | None:
     """
     if ray.is_initialized():
         return None
+    _BEFORE_RAY.clear()
+    _BEFORE_RAY.update(threading.enumerate())
+    _no_auto_init()
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     # Ray's C++ core logs notes about its own actors on this process's stderr; they stay
     # in the session's log files (RAY_BACKEND_LOG_LEVEL=info brings them back here)
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    if not (sys.stderr is not None and sys.stderr.isatty()):
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no ANSI colours in logs and pipes
     if config.ray_address is None:
         # "local": a new instance even where RAY_ADDRESS is set or a `ray start`
         # cluster runs on this machine (address=None would join those)
@@ -297,7 +366,7 @@ def _start(ray: Any, config: RunConfig) -> threading.Event | None:
     level = worker_log.level
     worker_log.setLevel(logging.ERROR)
     try:
-        with _signals_deferred():
+        with _signals_deferred(), _ray_notes_dropped():
             thread.start()
             ready.wait()
     except BaseException:  # a deferred Ctrl-C/SIGTERM, delivered once ray.init returned
@@ -311,8 +380,35 @@ def _start(ray: Any, config: RunConfig) -> threading.Event | None:
     return done
 
 
+_BEFORE_RAY: set[threading.Thread] = set()
+"""The threads of this process before :func:`_start` started Ray."""
+
+
+def _drop_thread_errors(before: frozenset[threading.Thread]) -> None:
+    """Uncaught exceptions of threads that were not running ``before`` Ray started are
+    not printed from now on: Ray Data's threads (``ray-data-metadata-prefetch``...) and
+    ours fail with tracebacks when the instance is shut down under them after an
+    interrupt; the run is over, they are not news."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.thread is not None and args.thread not in before:
+            return
+        previous(args)
+
+    threading.excepthook = hook
+
+
 def _stop(ray: Any, done: threading.Event) -> None:
-    """Shut down what :func:`_start` started (Ctrl-C and SIGTERM wait for it)."""
+    """Shut down what :func:`_start` started (Ctrl-C and SIGTERM wait for it).
+
+    Ray's own Python log lines are silenced first: after an interrupt, Ray Data's
+    executor thread still runs and logs tracebacks ("Ray has not been started yet") when
+    the instance goes away under it; the run is over, nothing of Ray's is news then.
+    """
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    _drop_thread_errors(frozenset(_BEFORE_RAY))
     with _signals_deferred():
         try:
             ray.shutdown()

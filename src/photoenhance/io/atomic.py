@@ -39,9 +39,9 @@ TEMP_MARKER = ".photoenhance-tmp-"
 #: or the name of an older version: ``.<name>.photoenhance-tmp-<hex>``) are removed
 #: only when they were last modified longer ago than this
 STALE_AFTER_SECONDS = 24 * 3600
-_TEMP_RE = re.compile(
-    re.escape(TEMP_MARKER) + r"(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-(?P<start>[0-9]+)-[0-9a-f]+"
-)
+OWNER_PATTERN = r"(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-(?P<start>[0-9]+)"
+"""What :func:`owner_token` writes into a name: ``<host>-<pid>-<start>``."""
+_TEMP_RE = re.compile(re.escape(TEMP_MARKER) + OWNER_PATTERN + r"-[0-9a-f]+")
 
 
 @functools.cache
@@ -66,12 +66,17 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
+def owner_token(pid: int | None = None) -> str:
+    """``<host>-<pid>-<start>`` naming process ``pid`` (default: this one; start 0:
+    unknown), for names whose owner :func:`owner_alive` can check later."""
+    pid = os.getpid() if pid is None else pid
+    return f"{_host_token()}-{pid}-{_start_time(pid) or '0'}"
+
+
 def temp_name_for(dst: Path, pid: int | None = None) -> Path:
     """A fresh temporary path next to ``dst`` owned by process ``pid`` (default: this one):
     ``.photoenhance-tmp-<host>-<pid>-<start>-<random>`` (start 0: unknown)."""
-    pid = os.getpid() if pid is None else pid
-    start = _start_time(pid) or "0"
-    return dst.with_name(f"{TEMP_MARKER}{_host_token()}-{pid}-{start}-{secrets.token_hex(4)}")
+    return dst.with_name(f"{TEMP_MARKER}{owner_token(pid)}-{secrets.token_hex(4)}")
 
 
 def is_temp_name(name: str) -> bool:
@@ -85,7 +90,13 @@ def _owner_state(name: str) -> bool | None:
     be told (another machine/boot/namespace, an old-style name, a reused PID without a
     known start time)."""
     m = _TEMP_RE.fullmatch(name)
-    if m is None or m["host"] != _host_token():
+    return None if m is None else owner_alive(m)
+
+
+def owner_alive(m: re.Match[str]) -> bool | None:
+    """Is the process named by ``m`` (a match of :data:`OWNER_PATTERN`) alive?  True,
+    False (provably gone) or None (cannot be told), as for temporaries."""
+    if m["host"] != _host_token():
         return None
     pid, start = int(m["pid"]), m["start"]
     if pid <= 0:

@@ -36,6 +36,7 @@ machine is ~70x slower).
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import math
 import struct
@@ -789,9 +790,26 @@ def _srgb_profile() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
+_FIXED_ICC_DATE = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+"""The creation date written into :func:`srgb_icc_bytes` (header bytes 24-35)."""
+
+
 def srgb_icc_bytes() -> bytes:
-    """ICC bytes of LittleCMS's built-in sRGB profile (embedded for CMYK sources)."""
-    return bytes(_srgb_profile().tobytes())
+    """ICC bytes of LittleCMS's built-in sRGB profile (embedded for CMYK sources).
+
+    LittleCMS stamps the current date into the header, which made a CMYK source's output
+    differ from one run to the next; the date is fixed here (and the profile ID, when
+    LittleCMS writes one, recomputed over the fixed header), so the same photo always gives
+    the same bytes.
+    """
+    icc = bytearray(_srgb_profile().tobytes())
+    icc[24:36] = _FIXED_ICC_DATE
+    if any(icc[84:100]):  # ICC.1 profile ID: MD5 with flags, intent and the ID itself zeroed
+        unstamped = bytearray(icc)
+        unstamped[44:48] = unstamped[64:68] = bytes(4)
+        unstamped[84:100] = bytes(16)
+        icc[84:100] = hashlib.md5(bytes(unstamped), usedforsecurity=False).digest()
+    return bytes(icc)
 
 
 def _lcms(rgb: np.ndarray, src: ImageCms.ImageCmsProfile, dst: ImageCms.ImageCmsProfile) -> np.ndarray:

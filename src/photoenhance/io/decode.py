@@ -40,7 +40,7 @@ from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise
 from photoenhance.io.heif import HeifSource, heif_source
 from photoenhance.io.metadata import Metadata, extract_metadata
 from photoenhance.io.orientation import stored_view
-from photoenhance.io.truncation import check_complete
+from photoenhance.io.truncation import check_complete, jpeg_ends_early
 
 PathLike = str | os.PathLike[str]
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow
@@ -345,6 +345,59 @@ def _pixels(im: Image.Image, path: Path, max_megapixels: float) -> _Pixels:
     raise ImageReadError(path, f"unsupported colour mode {mode}")
 
 
+MAX_MISSING_ROWS = 0.1
+"""A damaged JPEG is read (with a warning) when at most this share of its rows is missing."""
+_JPEG_FILL = (127, 128)  # libjpeg's value where image data is missing (127: inverted CMYK)
+
+
+def _finish_at_eof(im: Image.Image) -> None:
+    """Let Pillow decode the JPEG ``im`` whose data ends early: an EOI at the end of the
+    file makes libjpeg fill the rest (what ``LOAD_TRUNCATED_IMAGES`` does, for this image
+    only: that flag is process-wide, and photos are read on two threads)."""
+    read = im.load_read  # type: ignore[attr-defined]
+    ended = False
+
+    def load_read(n: int) -> bytes:
+        nonlocal ended
+        data = read(n)
+        if not data and not ended:
+            ended = True
+            return b"\xff\xd9"
+        return data
+
+    im.load_read = load_read  # type: ignore[attr-defined]
+
+
+def _filled_rows(im: Image.Image) -> int:
+    """Rows at the bottom of the loaded JPEG ``im`` that libjpeg filled, wholly or from some
+    column to the right edge (the row of blocks where the data ends), for missing data:
+    their last pixels hold one flat value, 128, in every channel.  Read a row at a time."""
+    w, h = im.size
+    tail = min(w, 8)
+    filled = 0
+    for y in range(h - 1, -1, -1):
+        row = np.asarray(im.crop((w - tail, y, w, y + 1)))
+        value = int(row.flat[0])
+        if value not in _JPEG_FILL or not bool((row == value).all()):
+            break
+        filled += 1
+    return filled
+
+
+def _damage_note(path: Path, im: Image.Image) -> str:
+    """The warning for a JPEG whose data ends early; refused if most rows are missing."""
+    height = im.size[1]
+    missing = _filled_rows(im)
+    if missing > height * MAX_MISSING_ROWS:
+        raise ImageReadError(
+            path, f"truncated JPEG: the image data ends after {height - missing} of {height} rows"
+        )
+    if missing:
+        return (f"damaged JPEG: the image data ends early; the last {missing} of {height} rows "
+                "are missing or incomplete (filled with grey)")  # fmt: skip
+    return "damaged JPEG: the image data ends early; some detail is missing"
+
+
 def _quality(im: Image.Image) -> int | None:
     """IJG quality (1-100) whose scaled standard luminance table best matches table 0."""
     tables = getattr(im, "quantization", None)
@@ -365,7 +418,11 @@ def _quality(im: Image.Image) -> int | None:
 def _decode(p: Path, max_megapixels: float) -> DecodedImage:
     with _open(p, max_megapixels) as im:
         fmt = _format_of(im, p)
-        check_complete(p, fmt)  # before any pixel buffer exists
+        ends_early = fmt == "jpeg" and jpeg_ends_early(p)  # before any pixel buffer exists
+        if ends_early:
+            _finish_at_eof(im)
+        elif fmt != "jpeg":
+            check_complete(p, fmt)
         notes: list[str] = []
         n_frames = int(getattr(im, "n_frames", 1) or 1)
         if n_frames > 1:
@@ -377,6 +434,8 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
         orientation = _tiff_orientation(im)
         early_meta = extract_metadata(im, fmt) if fmt == "tiff" else None  # before load drops tag 274
         px = _pixels(im, p, max_megapixels)
+        if ends_early:
+            notes.append(_damage_note(p, im))
         notes.extend(px.warnings)
         meta = early_meta or extract_metadata(im, fmt)
         quality = _quality(im) if fmt == "jpeg" else None
@@ -417,7 +476,10 @@ def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage
     The file is opened read-only and never modified.  Truncated files are errors
     (the whole image is decoded; nothing is grey-filled): Pillow's strict loader
     catches data cut off mid-stream, and :mod:`photoenhance.io.truncation` catches
-    JPEG/PNG data that ends early but properly (before decoding anything).
+    JPEG/PNG data that ends early but properly (before decoding anything).  The one
+    exception is a damaged JPEG that still holds at least 90 % of its rows
+    (:data:`MAX_MISSING_ROWS`): read with libjpeg's grey fill and a warning naming the
+    rows missing, as image viewers show it.
 
     Raises:
         ImageReadError: one line ``"<path>: <reason>"`` for every failure (missing,

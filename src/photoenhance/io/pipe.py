@@ -6,15 +6,22 @@ piped in is first copied, chunk by chunk, to a private temporary file
 (:func:`spool`): the pixels, metadata and the bytes written are then exactly those of the
 same photo read from a file.  The way out is one ``write`` of the finished photo's bytes
 (:func:`emit`), only after it was encoded completely: an error never leaves part of a
-photo on stdout.
+photo on stdout.  The private folder (:func:`spool_folder`) is named after its process;
+one left by a killed run (``kill -9``) is removed by the next pipe run
+(:func:`clean_stale_spools`, the rule used for temporaries).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO
 
+from photoenhance.io.atomic import OWNER_PATTERN, STALE_AFTER_SECONDS, owner_alive, owner_token
 from photoenhance.io.errors import ImageReadError, ImageWriteError
 
 STDIO = "-"
@@ -25,6 +32,53 @@ _CHUNK = 1 << 20
 def is_stdio(path: str | Path | None) -> bool:
     """True if ``path`` is ``-`` (stdin/stdout)."""
     return path is not None and str(path) == STDIO
+
+
+SPOOL_PREFIX = "photoenhance-pipe-"
+_SPOOL_RE = re.compile(re.escape(SPOOL_PREFIX) + OWNER_PATTERN + r"-.+")
+
+
+def spool_folder(parent: Path | None = None) -> Path:
+    """A new private folder for one piped photo (its copy of stdin and its output) in
+    ``parent`` (default: the temporary folder), named after this process so that
+    :func:`clean_stale_spools` can tell when it was left by a killed run."""
+    return Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{owner_token()}-", dir=parent))
+
+
+def is_stale_spool(path: Path, *, max_age: float = STALE_AFTER_SECONDS) -> bool:
+    """True if the pipe folder ``path`` was left by a process that is gone (the same rule
+    as for temporaries: :func:`photoenhance.io.atomic.is_stale_temp`): its owner is
+    provably gone, or cannot be checked (another machine, an older version's name) and
+    the folder was last modified more than ``max_age`` seconds ago."""
+    m = _SPOOL_RE.fullmatch(path.name)
+    owner = None if m is None else owner_alive(m)
+    if owner is not None:
+        return not owner
+    try:
+        return time.time() - path.lstat().st_mtime > max_age
+    except OSError:
+        return False
+
+
+def clean_stale_spools(parent: Path | None = None) -> int:
+    """Remove the pipe folders under ``parent`` (default: the temporary folder) that
+    killed runs left (``kill -9`` leaves the copy of stdin: hundreds of MB); those of
+    running processes are kept.  Returns how many were removed; errors are ignored."""
+    parent = Path(tempfile.gettempdir()) if parent is None else parent
+    removed = 0
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(SPOOL_PREFIX):
+            continue
+        path = Path(entry.path)
+        if not entry.is_dir(follow_symlinks=False) or not is_stale_spool(path):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += not path.exists()
+    return removed
 
 
 def spool(stream: BinaryIO, dst: Path) -> Path:

@@ -15,7 +15,11 @@ file's own structure and *before* any pixel buffer is allocated:
   pixels but not a real photo cut short and re-terminated with EOI, which Pillow
   gives no way to detect.  When the scans use restart intervals, the number of
   restart markers per scan is checked as well (exact: a scan that ends early has
-  fewer).  Arithmetic-coded and lossless JPEGs are not checked.
+  fewer).  Arithmetic-coded and lossless JPEGs are not checked.  A JPEG whose data
+  ends early (missing restart markers, or a scan cut off by the end of the file) but
+  that passes the lower bound is *damaged*, not refused: the decoder lets libjpeg fill
+  the rest, counts the filled rows, and reads the photo with a warning when at most
+  10 % of its rows are missing (:func:`jpeg_scan_state`, :func:`jpeg_ends_early`).
 - **PNG** whose zlib stream ends (properly) before all rows: Pillow zero-fills the
   rest.  The IDAT stream is inflated in bounded pieces, counting bytes, and must
   give the full filtered size of the image (every row plus its filter byte, per
@@ -80,14 +84,19 @@ def _scan_mcus(width: int, height: int, comps: list[_Component], scan_ids: list[
     return math.ceil(width / (8 * hmax)) * math.ceil(height / (8 * vmax))
 
 
-def jpeg_shortfall(data: bytes | mmap.mmap) -> str | None:
-    """Why the first JPEG image in ``data`` cannot be complete, or None.
+def jpeg_scan_state(data: bytes | mmap.mmap) -> tuple[str | None, bool]:
+    """``(why, short)`` for the first JPEG image in ``data``.
 
-    None also when the structure cannot be followed (Pillow reports those).
+    ``why``: the file cannot hold a real picture of its declared size (less image data
+    than the lower bound), or None.  ``short``: its image data ends early - a scan with
+    fewer restart markers than its MCUs need, or a scan cut off by the end of the file -
+    so libjpeg would fill the rest with grey.  ``(None, False)`` also when the structure
+    cannot be followed (Pillow reports those).
     """
     n = len(data)
     if data[:2] != b"\xff\xd8":
-        return None
+        return None, False
+    short = False
     pos = 2
     sof: int | None = None
     width = height = 0
@@ -96,7 +105,7 @@ def jpeg_shortfall(data: bytes | mmap.mmap) -> str | None:
     scan_bytes = 0
     while pos + 2 <= n:
         if data[pos] != 0xFF:
-            return None
+            return None, False
         while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes
             pos += 1
         if pos + 2 > n:
@@ -111,15 +120,15 @@ def jpeg_shortfall(data: bytes | mmap.mmap) -> str | None:
             break
         length = struct.unpack_from(">H", data, pos)[0]
         if length < 2 or pos + length > n:
-            return None
+            return None, False
         seg = bytes(data[pos + 2 : pos + length])
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             if sof is not None or len(seg) < 6:
-                return None  # hierarchical or malformed: not checked
+                return None, False  # hierarchical or malformed: not checked
             sof = marker
             height, width, count = struct.unpack_from(">HHB", seg, 1)
             if len(seg) < 6 + 3 * count:
-                return None
+                return None, False
             for i in range(count):
                 ident, hv = seg[6 + 3 * i], seg[7 + 3 * i]
                 comps.append(_Component(ident, max(1, hv >> 4), max(1, hv & 15)))
@@ -129,21 +138,17 @@ def jpeg_shortfall(data: bytes | mmap.mmap) -> str | None:
         if marker == 0xDA:  # SOS: entropy-coded data follows up to the next marker
             end_match = _SEGMENT_END.search(data, pos)
             end = end_match.start() if end_match else n
+            short = short or end_match is None  # cut off: no marker (EOI...) after the scan
             scan_bytes += end - pos
             if restart and sof is not None and seg:
                 ids = [seg[1 + 2 * i] for i in range(seg[0]) if 2 + 2 * i <= len(seg)]
                 mcus = _scan_mcus(width, height, comps, ids)
                 if mcus:
                     expected = math.ceil(mcus / restart) - 1
-                    found = len(_RST.findall(data, pos, end))
-                    if found < expected:
-                        return (
-                            f"truncated JPEG: a scan ends after {found} of its {expected} "
-                            "restart markers"
-                        )
+                    short = short or len(_RST.findall(data, pos, end)) < expected
             pos = end
     if sof is None or not comps or sof in _SOF_OTHER or width < 1 or height < 1:
-        return None
+        return None, False
     blocks = 0
     for c in comps:
         bx, by = _component_blocks(width, height, comps, c)
@@ -154,8 +159,15 @@ def jpeg_shortfall(data: bytes | mmap.mmap) -> str | None:
         return (
             f"truncated JPEG: {width}x{height} pixels need at least {needed} bytes of "
             f"image data, the file holds {scan_bytes}"
-        )
-    return None
+        ), short
+    return None, short
+
+
+def jpeg_shortfall(data: bytes | mmap.mmap) -> str | None:
+    """Why the first JPEG image in ``data`` is not complete, or None (see
+    :func:`jpeg_scan_state`: no real picture, or image data that ends early)."""
+    why, short = jpeg_scan_state(data)
+    return why or ("truncated JPEG: the image data ends early" if short else None)
 
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
@@ -233,3 +245,14 @@ def check_complete(path: Path, fmt: str) -> None:
         reason = jpeg_shortfall(data) if fmt == "jpeg" else png_shortfall(data)
     if reason:
         raise ImageReadError(path, reason)
+
+
+def jpeg_ends_early(path: Path) -> bool:
+    """True if the JPEG ``path``'s image data ends early but may still hold most of its
+    picture (decode it with the rest filled, and say so); raise :class:`ImageReadError`
+    if it cannot hold a real picture of its declared size."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        why, short = jpeg_scan_state(data)
+    if why:
+        raise ImageReadError(path, why)
+    return short

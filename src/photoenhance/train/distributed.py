@@ -144,19 +144,42 @@ class LaunchError(RuntimeError):
     """A rank failed with an error message (``ValueError`` inside the rank)."""
 
 
+class RankLostError(LaunchError):
+    """A rank ended without a message: killed by a signal (``kill -9``, the OOM killer)
+    or exited with a non-zero code."""
+
+
 def launch(nproc: int, fn: Callable[..., Any], args: tuple[Any, ...],
            on_message: Callable[[int, str, Any], None] | None = None) -> Any:
     """Run ``fn(*args, send)`` in ``nproc`` spawned ranks; return rank 0's return value.
 
     ``send(kind, payload)`` in a rank reaches ``on_message(rank, kind, payload)`` here
     (picklable payloads). A rank that raises ``ValueError`` makes this raise
-    :class:`LaunchError` with its message; other failures raise spawn's own exception.
+    :class:`LaunchError` with its message; a rank killed by a signal or exiting with a
+    non-zero code, :class:`RankLostError` naming it; an exception raised in a rank
+    (a bug), spawn's own exception with its traceback.
     Every rank is terminated when one fails or when this process is interrupted.
     """
-    import torch.multiprocessing as mp
-    from torch.multiprocessing.spawn import ProcessException
+    import logging
 
-    queue = mp.get_context("spawn").SimpleQueue()
+    import torch.multiprocessing as mp
+    from torch.multiprocessing.spawn import ProcessException, ProcessExitedException
+
+    # spawn logs "Terminating process N via signal SIGTERM" for the ranks it stops after
+    # one failed: the failure is reported once, below
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
+    # a rank killed with -9 cannot release its semaphores: multiprocessing's resource
+    # tracker (started here, with this environment) removes them - without a warning
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    saved = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = f"{saved},{quiet}" if saved else quiet
+    try:
+        queue = mp.get_context("spawn").SimpleQueue()
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = saved
     ctx = mp.spawn(_rank_main, args=(nproc, free_port(), fn, args, queue), nprocs=nproc,
                    join=False)
     results: dict[int, Any] = {}
@@ -177,10 +200,14 @@ def launch(nproc: int, fn: Callable[..., Any], args: tuple[Any, ...],
             drain()
             if ctx.join(timeout=0.2):
                 break
-    except ProcessException:
+    except ProcessException as exc:
         drain()
         if errors:
             raise LaunchError(errors[0]) from None
+        if isinstance(exc, ProcessExitedException):  # no message: killed, or exited
+            how = (f"was killed ({exc.signal_name})" if exc.signal_name
+                   else f"exited with code {exc.exit_code}")  # fmt: skip
+            raise RankLostError(f"rank {exc.error_index} {how}") from None
         raise
     finally:
         for p in ctx.processes:  # only after a failure or an interrupt are any alive

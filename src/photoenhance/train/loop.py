@@ -81,6 +81,11 @@ class TrainError(ValueError):
     """A run cannot start (bad data, bad options, bad checkpoint): one-line message."""
 
 
+class RankLostError(TrainError):
+    """A rank of a ``--nproc`` run was killed (or exited) mid-run; ``--resume`` goes on
+    from the last checkpoint."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """A training run. ``pairs`` and/or ``synthetic`` give the data."""
@@ -235,12 +240,41 @@ class _Data:
     spec: StreamSpec | None = None  # stream mode: what the DataLoader workers read
 
 
+def _no_validation(
+    cfg: TrainConfig, found: int, held_out: int, usable: int | None, problems: list[str]
+) -> str:
+    """Why there is no validation pair: how many pairs survived and why the others were
+    dropped (a small set whose held-out pairs are all unusable is the usual cause)."""
+    why = f" (e.g. {problems[0]})" if problems else ""
+    if cfg.pairs is None:
+        return "no validation data: give --val-pairs or a --val-fraction > 0"
+    if cfg.val_pairs is not None:
+        return f"no validation data: none of the {held_out} pairs in {cfg.val_pairs} is usable{why}"
+    if cfg.val_fraction <= 0:
+        return "no validation data: give --val-pairs or a --val-fraction > 0"
+    if held_out == 0:
+        return (f"no validation data: {cfg.pairs} has {found} pair(s), too few to hold one out; "
+                "give --val-pairs")  # fmt: skip
+    eg = f", e.g. {problems[0]}" if problems else ""
+    kept = ""
+    if usable is not None:
+        kept = f"{usable} of {found} pairs are usable ({found - usable} dropped{eg}); "
+    them = "the pair" if held_out == 1 else f"all {held_out} pairs"
+    return (
+        f"no validation data: {kept}{them} --val-fraction {cfg.val_fraction:g} held out "
+        f"{'was' if held_out == 1 else 'were'} unusable{why if usable is None else ''}; give "
+        "--val-pairs, a larger --val-fraction, or --resize-target for pairs whose sizes differ"
+    )
+
+
 def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = False,
                   main: bool = True) -> _Data:
     """The training data and the validation set. ``stream``: the training pairs stay file
     paths (a :class:`StreamSpec`) and at most ``val_limit`` validation pairs are decoded,
     on the ``main`` rank only (the others keep their names: rank 0 alone validates)."""
     summary: dict[str, Any] = {}
+    found = held_out = 0
+    usable: int | None = None  # pairs that decoded (unknown in stream mode)
     train_pairs: LoadedPairs | None = None
     train_list: tuple = ()
     val: LoadedPairs | None = None
@@ -253,6 +287,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = 
         except PairDataError as exc:
             raise TrainError(str(exc)) from exc
         problems += list(pairset.problems)
+        found = len(pairset.pairs)
         if cfg.val_pairs is not None:
             try:
                 vset = find_pairs(cfg.val_pairs)
@@ -264,6 +299,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = 
             tr, va = split_pairs(pairset.pairs, cfg.val_fraction, cfg.split_seed)
         else:
             tr, va = pairset.pairs, ()
+        held_out = len(va)
         if stream:
             if not tr:
                 raise TrainError(f"{cfg.pairs}: no training pair")
@@ -292,6 +328,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = 
             train_pairs=n_train,
             val_pairs=list(val.names),
         )
+        usable = None if stream else n_train + len(val.names)
     synthetic = None
     degrade = DEFAULT_DEGRADE_CONFIG if cfg.synthetic_tone else DETAIL_DEGRADE_CONFIG
     if cfg.synthetic is not None:
@@ -309,7 +346,7 @@ def _prepare_data(cfg: TrainConfig, rng: np.random.Generator, *, stream: bool = 
         raise TrainError("no training data: give --pairs and/or --synthetic")
     if val is None or not val.names:
         if synthetic is None:
-            raise TrainError("no validation data: give --val-pairs or a --val-fraction > 0")
+            raise TrainError(_no_validation(cfg, found, held_out, usable, problems))
         # a fixed synthetic validation set (own seed: independent of the training stream)
         vsrc = SyntheticPairSource(
             synthetic.photos, cfg.patch_size, np.random.default_rng(cfg.split_seed + 1234), cfg=degrade,
@@ -632,7 +669,7 @@ def train(
         with _autocast(device, cfg.bf16 and not in_qat):
             pred = model(x)
         loss, parts = training_loss(cfg.loss, pred.float(), y, cfg.chroma_weight)
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=not info.distributed)  # DDP: gradients stay bucket views
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
@@ -688,6 +725,8 @@ def train_processes(cfg: TrainConfig, nproc: int,
 
     try:
         result = distributed.launch(nproc, _train_rank, (cfg, nproc), on_message)
+    except distributed.RankLostError as exc:
+        raise RankLostError(f"{exc}; continue with --resume") from exc
     except distributed.LaunchError as exc:
         raise TrainError(str(exc)) from exc
     assert isinstance(result, TrainResult)
@@ -735,17 +774,24 @@ def _wrap_ddp(net: EnhanceNet, info: distributed.DistInfo, device: torch.device,
     for m in net.modules():
         if isinstance(m, ActQuant) and not m.fixed:
             m.scale.requires_grad_(phase == "qat")
+    # Gradients live in DDP's buckets (``gradient_as_bucket_view``, kept from step to step:
+    # the loop zeroes them rather than dropping them).  Otherwise autograd makes a new
+    # gradient each step with strides of its own choosing in size-1 dimensions - a 1x1
+    # kernel's gradient in channels-last came as (16, 1, 16, 16) for a (16, 1, 1, 1)
+    # parameter, or the other way round, depending on the kernel that computed it - and DDP
+    # copied it into its bucket and warned "Grad strides do not match bucket view strides"
+    # on every rank.  Accumulated into the bucket view, a gradient has the parameter's
+    # strides by construction (and one copy per step is saved).
     with torch.no_grad():
         for p_ in net.parameters():
-            # a 1x1 kernel in channels-last has strides autograd does not give its gradient:
-            # DDP would copy every such gradient into its bucket (and warn)
-            if p_.ndim == 4 and p_.shape[2:] == (1, 1):
-                p_.data = p_.data.clone(memory_format=torch.contiguous_format)
+            if p_.requires_grad and p_.grad is None:
+                p_.grad = torch.zeros_like(p_)  # same strides; DDP swaps in its bucket view
     # torch >= 2.13 renamed the per-step buffer broadcast (the old name still works, warning)
     no_sync = ("forward_sync_buffers" if "forward_sync_buffers"
                in inspect.signature(DistributedDataParallel.__init__).parameters else "broadcast_buffers")
     return DistributedDataParallel(
-        net, device_ids=[device.index] if device.type == "cuda" else None, **{no_sync: False}
+        net, device_ids=[device.index] if device.type == "cuda" else None,
+        gradient_as_bucket_view=True, **{no_sync: False},
     )
 
 
