@@ -65,17 +65,18 @@ def collect(study4: Path) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, A
         for r in rows:
             groups.setdefault(r["name"], {"arch": arch, "folds": []})["folds"].append(r)
 
-    add(_rows_of_study(RESULTS / "recipe-study-1.json", 0, "best", "model 0.1's recipe (study 1)"), "small")
+    add(_rows_of_study(RESULTS / "recipe-study-1.json", 0, "best", "model 0.1's recipe (study 1)"),
+        "small, residual head")
     add(_rows_of_study(RESULTS / "recipe-study-3.json", 1, "best", "model 0.2's recipe (study 3, id 0.3)"),
         "small")
-    add(json.loads((study4 / "colour-maps.json").read_text()), None)
-    res4 = json.loads((study4 / "results.json").read_text())
-    for path in [study4 / "results.json", *sorted(study4.glob("results-*.json"))]:
+    add(json.loads((RESULTS / "recipe-study-4-colour-maps.json").read_text()), None)
+    res4 = json.loads((RESULTS / "recipe-study-4.json").read_text())
+    for path in (RESULTS / "recipe-study-4.json", RESULTS / "recipe-study-4-film.json"):
         res = json.loads(path.read_text())
         for ri, r in enumerate(res["recipes"]):
             add([{"name": r["name"], "fold": s["fold"], "pairs": s["pairs"], "last": s["last"]}
                  for s in res["scores"] if s["recipe"] == ri], r["size"])
-    ref = study4 / "reference.json"
+    ref = RESULTS / "recipe-study-4-reference.json"
     if ref.is_file():
         add(json.loads(ref.read_text()), None)
     return list(groups.items()), res4
@@ -108,6 +109,8 @@ def speeds() -> tuple[dict[str, float], dict[str, Any]]:
             continue
         if r["engine"] == "ort-int8":
             out[raw["default_size"]] = r["mp_s"]
+        elif r["engine"] == "ort-int8, model 0.1":
+            out["small, residual head"] = r["mp_s"]
         elif r["engine"].startswith("ort-int8, ") and "model" not in r["engine"]:
             out[r["engine"].removeprefix("ort-int8, ")] = r["mp_s"]
     return out, raw
@@ -130,7 +133,7 @@ def render(study4: Path, plot: Path | None) -> str:
         ph = [f["last"]["photos"] for f in folds]
         clip_max = max(max(f["last"]["per_photo_clip"]) for f in folds)
         arch = g["arch"]
-        macs = raw.get("macs_per_mp", {}).get(arch) if arch else None
+        macs = raw.get("macs_per_mp", {}).get(arch.split(",")[0]) if arch else None
         speed = mp_s.get(arch) if arch else None
         # model 0.2's and 0.1's recipes share the `small` architecture: one speed for both
         rows.append([
@@ -150,7 +153,8 @@ def render(study4: Path, plot: Path | None) -> str:
         "",
         f"3-fold cross-validation over the {len(quad[0])} unflagged DPED pairs (folds by name hash, the "
         "same test pairs for every row; FP32 networks, the last weights unless said). "
-        f"Frontier runs: {res4['steps']} steps, seed {res4['seed']}, {res4.get('machine', res4['device'])}. "
+        f"Frontier runs: {res4['steps']} steps, seed {res4['seed']}, on the 2-core CPU of the speed run "
+        "(2 worker processes, one torch thread each). "
         "Harm columns on the held-out good photos (20 % of photos/ never trained on + the two "
         "full-size iPhone photos). ΔPSNR: paired per-pair differences, mean ± 95 % interval. "
         + (f"Speed: 12 MP INT8 MP/s from `bench/speed.py --frontier` ({raw['date']}, {raw['machine']}; "
@@ -166,25 +170,39 @@ def render(study4: Path, plot: Path | None) -> str:
 
 
 def _plot(points: list[tuple[str, float, float, float]], quad: float, path: Path) -> None:
-    import matplotlib
+    """Scatter of 12 MP INT8 MP/s vs CV PSNR (Pillow, no plotting dependency), with the
+    quadratic map's PSNR and the target (map + 0.8 dB) as horizontal lines."""
+    from PIL import Image, ImageDraw
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    w, h, m = 900, 520, 70
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
+    xs = [p[1] for p in points]
+    ys = [p[2] for p in points] + [quad, quad + 0.8]
+    x0, x1 = min(xs) - 1.0, max(xs) + 4.0  # room for the labels
+    y0, y1 = min(ys) - 0.15, max(ys) + 0.15
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (m + (x - x0) / (x1 - x0) * (w - 2 * m), h - m - (y - y0) / (y1 - y0) * (h - 2 * m))
+
+    d.rectangle([m, m, w - m, h - m], outline="black")
+    for k in range(6):
+        yv = y0 + (y1 - y0) * k / 5
+        d.text((8, at(x0, yv)[1] - 6), f"{yv:.2f}", fill="black")
+        xv = x0 + (x1 - x0) * k / 5
+        d.text((at(xv, y0)[0] - 10, h - m + 8), f"{xv:.1f}", fill="black")
+    for yv, colour, label in ((quad, "grey", "quadratic colour map (CV)"),
+                              (quad + 0.8, "red", "target: map + 0.8 dB")):
+        yy = at(x0, yv)[1]
+        d.line([m, yy, w - m, yy], fill=colour, width=1)
+        d.text((m + 6, yy - 14), label, fill=colour)
     for name, speed, psnr_, dnh in points:
-        ax.scatter(speed, psnr_, s=40)
-        ax.annotate(f"{name}\n(do-no-harm {dnh:.1f} dB)", (speed, psnr_), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
-    ax.axhline(quad, color="grey", ls="--", lw=1)
-    ax.text(ax.get_xlim()[0], quad, " quadratic colour map", va="bottom", fontsize=7, color="grey")
-    ax.axhline(quad + 0.8, color="red", ls=":", lw=1)
-    ax.text(ax.get_xlim()[0], quad + 0.8, " target: map + 0.8 dB", va="bottom", fontsize=7, color="red")
-    ax.set_xlabel("12 MP INT8 throughput (MP/s, onnxruntime, same run)")
-    ax.set_ylabel("DPED PSNR, 3-fold CV (dB)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
+        x, y = at(speed, psnr_)
+        d.ellipse([x - 5, y - 5, x + 5, y + 5], fill="navy")
+        d.text((x + 8, y - 6), f"{name.split(',')[0]} (do-no-harm {dnh:.1f} dB)", fill="navy")
+    d.text((m, h - 30), "x: 12 MP INT8 throughput, MP/s (onnxruntime, one speed.py run)", fill="black")
+    d.text((m, 20), "y: DPED PSNR, 3-fold CV over 189 pairs (dB)", fill="black")
+    img.save(path)
 
 
 def main() -> None:
@@ -196,7 +214,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.colour_maps:
         rows = colour_maps(a.study, a.data)
-        (a.study / "colour-maps.json").write_text(json.dumps(rows))
+        (RESULTS / "recipe-study-4-colour-maps.json").write_text(json.dumps(rows))
         for r in rows:
             print(r["name"], r["fold"], f"{np.mean(r['last']['psnr']):.2f}")
         return
