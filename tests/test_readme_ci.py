@@ -25,4 +25,6 @@ def test_the_first_commands_output_folder_is_ignored_by_git() -> None:
         for line in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     }
-    assert folder in ignored, f"{folder}/ (the README's first command's output) is not in .gitignore"
+    assert folder in ignored, (
+        f"{folder}/ (the README's first command's output) is not in .gitignore"
+    )

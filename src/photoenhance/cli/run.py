@@ -169,8 +169,7 @@ def run_command(
         typer.Option(
             "--provider",
             metavar="[auto|cpu|cuda|tensorrt]",
-            help="onnxruntime execution provider (auto: CUDA if "
-            "available, else CPU).",
+            help="onnxruntime execution provider (auto: CUDA if available, else CPU).",
         ),
     ] = "auto",
     engine: Annotated[
@@ -178,7 +177,7 @@ def run_command(
         typer.Option(
             "--engine",
             metavar="[local|ray]",
-            help="local (this process) or ray (a Ray cluster; pip install 'photoenhance[ray]').",
+            help="local (this process) or ray (a Ray cluster; pip install 'photoenhance\\[ray]').",
         ),
     ] = "local",
     ray_address: Annotated[
@@ -302,7 +301,9 @@ def run_command(
                 _note_line(progress.console, f.input, f.reason)
             for w in f.warnings:
                 _warning_line(progress.console, f.input, w)
-        if plain is not None and (line := plain.line(event.done, event.total, event.megapixels, now)):
+        if plain is not None and (
+            line := plain.line(event.done, event.total, event.megapixels, now)
+        ):
             console.print(Text(line))
 
     try:
