@@ -83,7 +83,7 @@ def test_missing_input_is_one_line(cli: Any, tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
         f"error: {tmp_path / 'missing.jpg'}: does not exist",
-        f"Error: no photos found in {tmp_path / 'empty'}",
+        f"error: no photos found in {tmp_path / 'empty'}",
     ]
     assert not (tmp_path / "out").exists()
 

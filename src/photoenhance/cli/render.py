@@ -1,5 +1,5 @@
 """Shared rendering: the stdout/stderr consoles, one-line error/warning/note messages,
-``_fail`` (``Error: ...`` and exit).  Every user-provided string printed goes through
+``_fail`` (``error: ...`` and exit).  Every user-provided string printed goes through
 :func:`_line`."""
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def _line(text: str | Path) -> str:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print ``Error: message`` (one line) on stderr and exit with ``code``."""
-    _stderr().print(Text.assemble(("Error: ", "bold red"), _line(message)))
+    """Print ``error: message`` (one line, the style of every error line) on stderr and
+    exit with ``code``."""
+    _stderr().print(Text.assemble(("error: ", "bold red"), _line(message)))
     raise typer.Exit(code)
 
 

@@ -71,12 +71,23 @@ def _print_dry_run(result: BatchResult) -> None:
             out.print(Text(f"enhance  {src} -> {_line(f.output or '')}"))
 
 
+def _folders(result: BatchResult) -> str:
+    """``; 1 folder not walked (photoenhance output folder)``, or nothing: folders are
+    counted apart from photos."""
+    from photoenhance.io.marker import MARKER_REASON
+
+    n = result.skipped_folders
+    if not n:
+        return ""
+    return f"; {n} folder{'s' if n > 1 else ''} not walked ({MARKER_REASON})"
+
+
 def _summary(console: Console, result: BatchResult) -> None:
     if result.dry_run:
         console.print(
             Text(
                 f"Dry run: {result.planned} to enhance, {result.skipped} skipped, "
-                f"{result.failed} failed; nothing written."
+                f"{result.failed} failed{_folders(result)}; nothing written."
             )
         )
         return
@@ -85,6 +96,7 @@ def _summary(console: Console, result: BatchResult) -> None:
             f"Done: {result.ok} enhanced, {result.skipped} skipped, {result.failed} failed; "
             f"{result.megapixels:.1f} MP in {result.seconds:.1f} s "
             f"({result.megapixels_per_second:.2f} MP/s) -> {_line(result.output_dir)}"
+            f"{_folders(result)}"
         )
     )
 

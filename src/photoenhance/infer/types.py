@@ -22,7 +22,7 @@ from photoenhance.infer.session import (
     InferenceConfig,
     ModelInfo,
 )
-from photoenhance.io import ImageReadError, ImageWriteError
+from photoenhance.io import MARKER_REASON, ImageReadError, ImageWriteError
 
 DEFAULT_TILE = 2048
 """Tile size used by the runner (larger than the session default: the 80 px halo costs less)."""
@@ -241,6 +241,12 @@ class FileResult:
     compare: Path | None = None
     reason: str | None = None
 
+    @property
+    def is_folder(self) -> bool:
+        """A folder passed over (a photoenhance output folder met while walking), not a
+        photo: counted apart from photos in progress and summaries."""
+        return self.status == Status.SKIPPED and self.reason == MARKER_REASON
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (paths as strings)."""
         return {
@@ -270,7 +276,7 @@ class BatchResult:
     model_sha256: str | None = None
 
     def _count(self, status: Status) -> int:
-        return sum(1 for f in self.files if f.status == status)
+        return sum(1 for f in self.files if f.status == status and not f.is_folder)
 
     @property
     def ok(self) -> int:
@@ -279,8 +285,14 @@ class BatchResult:
 
     @property
     def skipped(self) -> int:
-        """Photos whose complete output already existed, and skipped special files."""
+        """Photos whose complete output already existed, and skipped special files
+        (folders passed over are :attr:`skipped_folders`)."""
         return self._count(Status.SKIPPED)
+
+    @property
+    def skipped_folders(self) -> int:
+        """Folders passed over while walking (photoenhance output folders)."""
+        return sum(1 for f in self.files if f.is_folder)
 
     @property
     def failed(self) -> int:
@@ -333,6 +345,7 @@ class BatchResult:
                 "total": len(self.files),
                 "ok": self.ok,
                 "skipped": self.skipped,
+                "skipped_folders": self.skipped_folders,
                 "failed": self.failed,
                 "planned": self.planned,
                 "megapixels": round(self.megapixels, 6),
