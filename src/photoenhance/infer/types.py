@@ -78,7 +78,8 @@ class RunConfig:
             while planning (see the module docstring); None: no report.
         max_in_flight: in-flight slots (>= 1): a decoded photo holds one per started
             :data:`SLOT_MEGAPIXELS`, at most all of them.
-        software: EXIF ``Software`` of the outputs.
+        software: the program recorded in the outputs' XMP history (EXIF ``Software``
+            stays the camera's; only a photo without EXIF gets one naming this).
         provider: execution provider: ``auto``, ``cpu``, ``cuda`` or ``tensorrt``
             (:mod:`photoenhance.infer.providers`).
         engine: ``local`` (this process, :mod:`photoenhance.infer.local`) or ``ray``
