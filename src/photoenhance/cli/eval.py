@@ -78,7 +78,6 @@ def eval_command(
 ) -> None:
     """Fidelity and harm of identity, FP32, QAT-INT8 and PTQ-INT8 side by side (no torch
     needed); with --photos, what the model does to your own photos."""
-    import json
 
     from photoenhance.evaluate import (
         EvalConfig,
@@ -91,6 +90,11 @@ def eval_command(
 
     if pairs is None and not photos:
         _fail("give --pairs DIR and/or --photos DIR")
+    if json_path is not None:
+        from photoenhance.eval_json import eval_json_problem
+
+        if (problem := eval_json_problem(json_path)) is not None:
+            _fail(f"--json {json_path}: {problem}")
     report: dict = {}
     err = _stderr()
     code = EXIT_OK
@@ -119,7 +123,7 @@ def eval_command(
             assert h is not None
             table.add_row(escape(r.name), f"{r.psnr:.2f}", f"{r.ssim:.4f}", f"{r.dnh_psnr:.1f}",
                           f"{100 * h.new_clipping:.2f}", f"{h.luma_shift:+.1f}",
-                          f"{100 * h.saturation_change:+.1f}", _ratio(h.noise_gain), f"{r.seconds:.1f}")
+                          _signed(100 * h.saturation_change), _ratio(h.noise_gain), f"{r.seconds:.1f}")
         _stdout().print(table)
         report.update(pairs=str(pairs), calibration=result.calibration, rows=[
             {"model": r.name, "psnr": r.psnr, "ssim": r.ssim, "pairs": r.pairs, "path": r.model,
@@ -147,11 +151,11 @@ def eval_command(
             m = row.measures
             table.add_row(escape(printable(str(row.path))), f"{row.megapixels:.1f}", f"{100 * m.new_clipping:.2f}",
                           f"{100 * m.crushed_shadows:.2f}", f"{m.luma_shift:+.1f}",
-                          f"{100 * m.saturation_change:+.1f}", _ratio(m.noise_gain))
+                          _signed(100 * m.saturation_change), _ratio(m.noise_gain))
         if pres.summary is not None:
             sm = pres.summary
             table.add_row("mean", "", f"{100 * sm.new_clipping:.2f}", f"{100 * sm.crushed_shadows:.2f}",
-                          f"{sm.luma_shift:+.1f}", f"{100 * sm.saturation_change:+.1f}",
+                          f"{sm.luma_shift:+.1f}", _signed(100 * sm.saturation_change),
                           _ratio(sm.noise_gain), style="bold")
         _stdout().print(table)
         if pres.summary is not None and pres.summary.photos_over_clip_limit:
@@ -167,8 +171,21 @@ def eval_command(
         if pres.errors:
             code = EXIT_FAILED
     if json_path is not None:
-        json_path.write_text(json.dumps(report, indent=2, allow_nan=False))
+        from photoenhance.eval_json import write_eval_json
+        from photoenhance.io import ImageWriteError
+
+        try:
+            write_eval_json(report, json_path)
+        except ImageWriteError as exc:
+            _error_line(err, exc.path, f"--json not written: {exc.reason}")
+            code = EXIT_FAILED
     raise typer.Exit(code)
+
+
+def _signed(x: float) -> str:
+    """``+1.2``; ``n/a`` where the measure has no value (saturation change of a grey
+    photo: a ratio of nothing), never ``+nan``."""
+    return "n/a" if x != x else f"{x:+.1f}"
 
 
 def _ratio(x: float) -> str:
