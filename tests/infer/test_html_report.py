@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -165,7 +166,7 @@ def test_nothing_external_and_marker_first(tmp_path: Path) -> None:
     text = raw.decode()
     for needle in ("http://", "https://", "//cdn", "@import", "<link", "url("):
         assert needle not in text, needle
-    assert 'src="r_files/' in text
+    assert 'src="r.html_files/' in text
 
 
 def test_a_photo_that_cannot_be_reread_is_named_and_the_page_written(tmp_path: Path) -> None:
@@ -202,8 +203,8 @@ def test_refuses_files_and_folders_that_are_not_ours(tmp_path: Path) -> None:
     mine = tmp_path / "notes.html"
     mine.write_text("<p>my notes</p>")
     taken = tmp_path / "taken.html"
-    (tmp_path / "taken_files").mkdir()
-    (tmp_path / "taken_files" / "holiday.jpg").write_bytes(b"mine")
+    (tmp_path / "taken.html_files").mkdir()
+    (tmp_path / "taken.html_files" / "holiday.jpg").write_bytes(b"mine")
     folder = tmp_path / "dir.html"
     folder.mkdir()
     cases = [
@@ -218,8 +219,8 @@ def test_refuses_files_and_folders_that_are_not_ours(tmp_path: Path) -> None:
         with pytest.raises(ImageWriteError, match=needle):
             write_html_report(rep, page)
     assert mine.read_text() == "<p>my notes</p>"
-    assert sorted(os.listdir(tmp_path / "taken_files")) == ["holiday.jpg"]
-    assert not (tmp_path / "notes_files").exists() and not (tmp_path / "in_files").exists()
+    assert sorted(os.listdir(tmp_path / "taken.html_files")) == ["holiday.jpg"]
+    assert not (tmp_path / "notes.html_files").exists() and not (tmp_path / "in.png_files").exists()
     with pytest.raises(HtmlPathError, match="also written by --report"):
         check_html_path(tmp_path / "r.html", others=[tmp_path / "." / "r.html"])
 
@@ -244,3 +245,31 @@ def test_rerun_replaces_our_page_and_only_our_images(tmp_path: Path) -> None:
     os.remove(first.assets / "keep-me.txt")
     write_html_report(rep, page)
     assert not first.assets.exists() and not second.assets.exists()
+
+
+def test_pages_named_alike_keep_their_own_images(tmp_path: Path) -> None:
+    """``x.html`` then ``x.htm``: each page has its own image folder (named after the whole
+    page name) and the second never removes the first's images (issue 20, item 9)."""
+    rep = two_photos(tmp_path)
+    first = write_html_report(rep, tmp_path / "x.html")
+    second = write_html_report(rep, tmp_path / "x.htm")
+    assert first.assets.parent != second.assets.parent
+    assert first.assets.is_dir() and any(first.assets.iterdir())
+    text = (tmp_path / "x.html").read_text()
+    for src in re.findall(r'(?:src|data-after|data-before)="([^"]+\.(?:png|jpg))"', text):
+        assert (tmp_path / src).is_file(), src
+
+
+def test_image_folder_overlapping_the_output_folder_is_refused(tmp_path: Path) -> None:
+    """Issue 20, item 14: refused by the check the CLI runs before any work."""
+    out = tmp_path / "out"
+    x = tmp_path / "x.html"
+    for page, folder in [
+        (x, tmp_path / "x.html_files"),  # the image folder is the output folder
+        (out / "r.html", out),  # inside it
+        (out / "deep" / "r.html", out),
+        (x, tmp_path / "x.html_files" / "inner"),  # the output folder inside it
+    ]:
+        with pytest.raises(HtmlPathError, match="overlaps the output folder"):
+            check_html_path(page, folders=[(folder, "output")])
+    check_html_path(tmp_path / "r.html", folders=[(out, "output")])  # apart: fine

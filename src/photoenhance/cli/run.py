@@ -265,7 +265,10 @@ def run_command(
         from photoenhance.infer.html_report import HtmlPathError, check_html_path
 
         try:
-            check_html_path(html, others=[report] if report is not None else [])
+            folders = [(config.output_dir, "output")]
+            if config.compare_dir is not None:
+                folders.append((config.compare_dir, "--compare"))
+            check_html_path(html, others=[report] if report is not None else [], folders=folders)
         except HtmlPathError as exc:
             _fail(str(exc))
     console = _stderr()

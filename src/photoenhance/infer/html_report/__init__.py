@@ -3,7 +3,7 @@
 :func:`write_html_report` takes what a finished run already produced - the JSON report
 dict (:meth:`BatchResult.to_dict`, so this package does not depend on the runner's
 types) and the input/output photos on disk - and writes one HTML page plus a folder of
-image assets next to it (``report.html`` → ``report_files/``).  The page has inline CSS
+image assets next to it (``report.html`` → ``report.html_files/``).  The page has inline CSS
 and JavaScript only: no network, no fonts, no CDN; it works from ``file://``.
 
 What the page shows
@@ -44,7 +44,7 @@ Never over a file the user owns
     :func:`check_html_path` before the run does any work, and :func:`write_html_report`
     again before writing.  The name must end in ``.html``/``.htm`` (so it can never be
     a photo the run writes).  Each write goes to a fresh sub-folder
-    ``report_files/<run id>/`` (every file written atomically), then the page is
+    ``report.html_files/<run id>/`` (every file written atomically), then the page is
     replaced atomically, then the sub-folders of earlier pages are removed - only
     files named as this package names them; a reader sees the old page with its images
     or the new one with its images, never a mix.
