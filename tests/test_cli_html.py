@@ -243,9 +243,7 @@ def test_headless_check_catches_a_broken_page(copy: Path, tmp_path: Path) -> Non
     assert body.get("data-images-failed") == "1"
 
 
-def test_image_folder_in_the_output_folder_is_refused_before_any_work(
-    cli: Any, copy: Path
-) -> None:
+def test_image_folder_in_the_output_folder_is_refused_before_any_work(cli: Any, copy: Path) -> None:
     """Issue 20, item 14: exit 2 before the batch, nothing written."""
     for out, page in (("x.html_files", "x.html"), ("new-out", "new-out/r.html")):
         r = cli("run", "in", "-o", out, "--html", page)
