@@ -69,3 +69,20 @@ def test_grey_photo_saturation_is_na_and_the_mean_stays_finite(cli: Any, tmp_pat
     rows = {Path(row["path"]).name: row for row in data["rows"]}
     assert rows["grey.png"]["saturation_change"] is None
     assert isinstance(data["summary"]["saturation_change"], float)
+
+
+def test_eval_photos_shows_progress_like_run(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21, item 7: plain ``N/M photos`` lines when stderr is not a terminal, the bar
+    on a (forced) terminal; the table stays on stdout."""
+    photos = _photos(tmp_path / "P")
+    r = cli("eval", "--photos", photos)
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.stderr.splitlines() if " photos, " in ln]
+    assert lines and lines[-1].startswith("2/2 photos, ") and "MP/s" in lines[-1], r.stderr
+    assert "photos, " not in r.stdout
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    r = cli("eval", "--photos", photos)
+    assert r.exit_code == 0, r.output
+    assert "Measuring" in r.stderr and "MP/s" in r.stderr, r.stderr

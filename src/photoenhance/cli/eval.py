@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -16,7 +17,7 @@ from photoenhance.cli.help import _Command, _examples
 from photoenhance.cli.options import (
     ThreadsOption,
 )
-from photoenhance.cli.render import _error_line, _fail, _stderr, _stdout, _warning_line
+from photoenhance.cli.render import _error_line, _fail, _line, _stderr, _stdout, _warning_line
 from photoenhance.cli.root import app
 from photoenhance.display import printable
 
@@ -135,7 +136,11 @@ def eval_command(
             write_per_pair_csv(result, per_pair)
     if photos:
         try:
-            pres = evaluate_photos(PhotoEvalConfig(photos=tuple(photos), model=model, threads=threads))
+            with _PhotoProgress(err) as on_photo:
+                pres = evaluate_photos(
+                    PhotoEvalConfig(photos=tuple(photos), model=model, threads=threads),
+                    progress=on_photo,
+                )
         except EvalError as exc:
             _fail(str(exc))
         for path, reason in pres.errors:
@@ -180,6 +185,57 @@ def eval_command(
             _error_line(err, exc.path, f"--json not written: {exc.reason}")
             code = EXIT_FAILED
     raise typer.Exit(code)
+
+
+class _PhotoProgress:
+    """``eval --photos`` progress on stderr, as ``run`` shows it: a bar with MP/s, ETA and
+    the photo being measured on a terminal, plain ``N/M photos`` lines otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        import time
+
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        from photoenhance.display import PlainProgress
+
+        self.clock = time.perf_counter
+        self.console = console
+        self.bar = Progress(
+            TextColumn("[bold]Measuring"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), TextColumn("{task.fields[current]}", markup=False),
+            console=console, disable=not console.is_terminal, transient=True,
+        )  # fmt: skip
+        self.plain = None if console.is_terminal else PlainProgress(self.clock())
+        self.task = None
+        self.start = self.clock()
+
+    def __enter__(self) -> _PhotoProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def __call__(self, path: Path | None, done: int, total: int, megapixels: float) -> None:
+        now = self.clock()
+        if self.task is None:  # the model is loaded: time from here
+            self.start = now
+            if self.plain is not None:
+                self.plain.start = self.plain.last = now
+            self.task = self.bar.add_task("measure", total=total, rate="", current="")
+        rate = f"{megapixels / max(now - self.start, 1e-6):.2f} MP/s"
+        current = "" if path is None else _line(path.name)[:60]
+        self.bar.update(self.task, completed=done, rate=rate, current=current)
+        if self.plain is not None and (line := self.plain.line(done, total, megapixels, now)):
+            self.console.print(Text(line))
 
 
 def _signed(x: float) -> str:
