@@ -153,7 +153,7 @@ def test_rerun_page_lists_failed_and_skipped_photos(cli: Any, copy: Path) -> Non
 def test_page_inside_an_input_folder_is_never_taken_as_photos(cli: Any, copy: Path) -> None:
     r = cli("run", "in", "-o", "out", "--html", "in/page.html")
     assert r.exit_code == 0, r.output
-    assert any((copy / "in" / "page.html_files").rglob("*.png"))  # the crops are there
+    assert any((copy / "in" / "page.html_files").rglob("*.webp"))  # the crops are there
     r = cli("run", "in", "-o", "out2", "--report", "r.json")
     assert r.exit_code == 0, r.output
     written = sorted(p.name for p in (copy / "out2").iterdir() if not p.name.startswith("."))
@@ -233,7 +233,7 @@ def test_page_works_in_headless_chromium(enhanced: Path, tmp_path: Path) -> None
 def test_headless_check_catches_a_broken_page(copy: Path, tmp_path: Path) -> None:
     """A missing image must fail the self-test (so the test above can fail)."""
     text = (copy / "report.html").read_text()
-    crop = re.search(r'data-after="(report\.html_files/[^"]+-dark-after\.png)"', text)
+    crop = re.search(r'data-after="(report\.html_files/[^"]+-dark-after\.webp)"', text)
     assert crop is not None
     (copy / crop.group(1)).unlink()
     url = (copy / "report.html").as_uri() + "#selftest"
@@ -250,3 +250,19 @@ def test_image_folder_in_the_output_folder_is_refused_before_any_work(cli: Any, 
         assert r.exit_code == 2, r.output
         assert "overlaps the output folder" in r.stderr, r.stderr
         assert not (copy / out).exists()
+
+
+def test_html_phase_reports_progress_and_ends_with_the_page(cli: Any, copy: Path) -> None:
+    """Issue 21, item 6: off a terminal the HTML phase prints plain progress lines like the
+    run's, and the last line says where the page (and its images) are."""
+    r = cli("run", "in", "-o", "out2", "--html", "p.html")
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.strip().splitlines()
+    progress = [ln for ln in lines if ln.startswith("HTML report: ") and " photos, ETA " in ln]
+    assert progress and progress[-1].startswith("HTML report: 2/2 photos"), lines
+    assert lines[-1].startswith("HTML report: p.html (images in p.html_files, "), lines
+    assert lines[-1].endswith(" MiB)"), lines
+    crops = list((copy / "p.html_files").rglob("*-before.webp"))
+    assert crops and not list((copy / "p.html_files").rglob("*.png"))  # lossless WebP
+    with Image.open(crops[0]) as im:
+        assert im.format == "WEBP" and im.info.get("lossless", True)

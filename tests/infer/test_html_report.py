@@ -127,9 +127,15 @@ def test_choose_crops_finds_bright_dark_and_detailed_regions() -> None:
 
 def test_crops_do_not_repeat_a_region_and_small_photos_are_one_crop() -> None:
     flat = np.full((4, 40), 0.5)
-    picks = choose_crops(flat, np.zeros_like(flat), 16, 640, 64, 512)  # 640 x 64: overlapping
-    assert len(picks) == 1 and picks[0][3:] == (512, 64)
+    # crops no larger than needed (issue 21, item 6): where three crops would hold more
+    # pixels than the photo, the photo is shown whole, once (640 x 64; 741 x 500)
+    assert choose_crops(flat, flat, 16, 640, 64, 512) == [("whole", 0, 0, 640, 64)]
+    grid = np.full((32, 47), 0.5)
+    assert choose_crops(grid, grid, 16, 741, 500, 512) == [("whole", 0, 0, 741, 500)]
     assert choose_crops(flat, flat, 16, 300, 200, 512) == [("whole", 0, 0, 300, 200)]
+    big = np.random.default_rng(0).random((64, 96))
+    picks = choose_crops(big, big, 16, 1536, 1024, 512)  # 1.5 MP: three 512 px crops
+    assert len(picks) == 3 and all(p[3:] == (512, 512) for p in picks)
 
 
 def test_module_does_not_import_torch() -> None:
@@ -256,7 +262,7 @@ def test_pages_named_alike_keep_their_own_images(tmp_path: Path) -> None:
     assert first.assets.parent != second.assets.parent
     assert first.assets.is_dir() and any(first.assets.iterdir())
     text = (tmp_path / "x.html").read_text()
-    for src in re.findall(r'(?:src|data-after|data-before)="([^"]+\.(?:png|jpg))"', text):
+    for src in re.findall(r'(?:src|data-after|data-before)="([^"]+\.(?:webp|jpg))"', text):
         assert (tmp_path / src).is_file(), src
 
 

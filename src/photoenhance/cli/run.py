@@ -358,10 +358,10 @@ def run_command(
         except ImageWriteError as exc:
             _error_line(console, exc.path, f"report not written: {exc.reason}")
             code = EXIT_FAILED
-    if html is not None and not result.dry_run:
-        code = _write_html(console, result, config, html, quiet) or code
     if not quiet:
         _summary(console, result)
+    if html is not None and not result.dry_run:  # last: its final line names the page
+        code = _write_html(console, result, config, html, quiet) or code
     raise typer.Exit(code)
 
 
@@ -386,12 +386,19 @@ def _write_html(
         disable=quiet or not console.is_terminal, transient=True,
     )  # fmt: skip
     task = progress.add_task("html", total=len(result.files))
+    # stderr not a terminal: plain lines, as for the run (``HTML report: 12/40 photos...``)
+    plain = None if quiet or console.is_terminal else PlainProgress(time.perf_counter())
+
+    def on_photo(done: int, total: int) -> None:
+        progress.update(task, completed=done)
+        if plain is not None and (line := plain.line(done, total, None, time.perf_counter())):
+            console.print(Text(f"HTML report: {line}"))
+
     try:
         with progress:
             page = write_html_report(
                 result.to_dict(), html, settings=settings,
-                max_megapixels=config.max_megapixels,
-                on_photo=lambda done, _total: progress.update(task, completed=done),
+                max_megapixels=config.max_megapixels, on_photo=on_photo,
             )  # fmt: skip
     except ImageWriteError as exc:
         _error_line(console, exc.path, f"HTML report not written: {exc.reason}")
@@ -399,4 +406,10 @@ def _write_html(
     if not quiet:
         for path, reason in page.problems:
             _warning_line(console, path, f"not in the HTML report: {reason}")
+        console.print(
+            Text(
+                f"HTML report: {_line(page.path)} (images in {_line(page.assets.parent)}, "
+                f"{page.asset_bytes / 2**20:.1f} MiB)"
+            )
+        )
     return EXIT_OK

@@ -29,8 +29,8 @@ NAME_MAX = 255
 
 RUN_DIR_RE = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
 """A run's sub-folder of the asset folder (``write.py`` names it)."""
-ASSET_RE = re.compile(r"p[0-9]{4,}-(?:overview\.jpg|[a-z]+-(?:before|after)\.png)")
-"""The image files of a run (``assets.py`` names them)."""
+ASSET_RE = re.compile(r"p[0-9]{4,}-(?:overview\.jpg|[a-z]+-(?:before|after)\.(?:webp|png))")
+"""The image files of a run (``assets.py`` names them; ``.png``: pages before 0.2)."""
 
 
 class HtmlPathError(ValueError):
