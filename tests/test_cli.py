@@ -17,6 +17,7 @@ from PIL import Image
 
 from _models import model_with_metadata, tiny_model
 from photoenhance import __version__
+from photoenhance.infer.compare import label_height
 from photoenhance.io import MARKER_NAME, ImageReadError, is_complete_image
 from photoenhance.io.manifest import MANIFEST_NAME
 
@@ -383,7 +384,15 @@ def test_compare_images(cli: Any, mixed: Path, tmp_path: Path) -> None:
     assert len(files) == 5 and "sub/deep.jpg.compare.jpg" in files
     with Image.open(cmp / "p1.png.compare.jpg") as im:
         assert im.format == "JPEG"
-        assert im.width > 2 * 96 - 1 and im.height == 64
+        assert im.width > 2 * 96 - 1 and im.height == label_height(64) + 64
+        px = np.asarray(im.convert("L"), dtype=np.int16)
+    # issue 21, item 8: "Before" over the left photo, "After" over the right one: dark
+    # text on the white band above them, different ink for the two words
+    band, half = px[: label_height(64)], px.shape[1] // 2
+    left, right = band[:, :half] < 128, band[:, half + 4 :] < 128
+    assert left.sum() > 20 and right.sum() > 20
+    assert left.sum() != right.sum()
+    assert (band > 200).mean() > 0.7  # mostly white: the photos are not covered
 
 
 # --------------------------------------------------------------------------- config file

@@ -361,6 +361,15 @@ class Watch:
                 return line
         raise AssertionError(f"no line starting {start!r} within {timeout} s: {self.seen}")
 
+    def wait_count(self, start: str, n: int, timeout: float = 60.0) -> None:
+        """Wait until ``n`` lines starting with ``start`` were printed (an event the test
+        can wait on, not a time: under load a file can be in place before its line)."""
+        deadline = time.monotonic() + timeout
+        while sum(ln.startswith(start) for ln in self.seen) < n:
+            left = deadline - time.monotonic()
+            assert left > 0, f"not {n} lines starting {start!r} within {timeout} s: {self.seen}"
+            self.wait_line(start, timeout=left)
+
     def stop(self, sig: int) -> tuple[int, list[str]]:
         self.proc.send_signal(sig)
         code = self.proc.wait(timeout=30)
@@ -422,17 +431,13 @@ def test_watch_picks_up_new_photos_and_stops_cleanly(
     (watched / "sub").mkdir()
     write_slowly(second, watched / "sub" / "second.jpg", out / "sub" / "second.jpg",
                  pause_after=3, settle=settle)  # fmt: skip
-    wait_for(out / "first.jpg")
-    wait_for(out / "sub" / "second.jpg")
+    w.wait_count("enhanced ", 3)  # before, first, sub/second: lines printed, files written
     if sig == signal.SIGINT:  # a photo changed after it was enhanced is enhanced again
         old = (out / "first.jpg").read_bytes()
         exif_photo(make_photo, staging / "first-v2.jpg", seed=7)
         shutil.copy(staging / "first-v2.jpg", watched / "first.jpg")
-        deadline = time.monotonic() + 30
-        while (out / "first.jpg").read_bytes() == old:
-            assert time.monotonic() < deadline, "changed photo not redone"
-            time.sleep(0.05)
-        wait_for(out / "first.jpg")
+        w.wait_count(f"enhanced {watched / 'first.jpg'} ", 2)
+        assert (out / "first.jpg").read_bytes() != old, "changed photo not redone"
     code, lines = w.stop(sig)
     assert code == 0, lines
     assert lines[-1].startswith("Stopped: "), lines

@@ -83,7 +83,7 @@ def test_missing_input_is_one_line(cli: Any, tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
         f"error: {tmp_path / 'missing.jpg'}: does not exist",
-        f"Error: no photos found in {tmp_path / 'empty'}",
+        f"error: no photos found in {tmp_path / 'empty'}",
     ]
     assert not (tmp_path / "out").exists()
 
@@ -93,3 +93,15 @@ def test_eval_photos_that_do_not_exist_is_one_line(cli: Any, tmp_path: Path) -> 
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [f"error: {tmp_path}/no\\nsuch: does not exist"]
     assert r.stdout == ""  # no empty table
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_extras_in_help_survive_rich_markup(command: str) -> None:
+    """``pip install 'photoenhance[ray]'`` in a help text: rich must not eat ``[ray]`` as
+    markup (issue 21, item 3).  Every ``photoenhance[`` the source declares shows whole."""
+    text = _flat(_help(*([command] if command else [])))
+    assert "'photoenhance'" not in text, text
+    cmd = ROOT.commands[command] if command else ROOT  # type: ignore[attr-defined]
+    declared = " ".join((getattr(p, "help", None) or "") for p in cmd.params)
+    for extra in re.findall(r"photoenhance\\?\[(\w+)\]", declared):
+        assert f"photoenhance[{extra}]" in text, text

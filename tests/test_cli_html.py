@@ -68,7 +68,7 @@ def photo_pixels(h: int, w: int, seed: int) -> np.ndarray:
 def enhanced(tmp_path_factory: pytest.TempPathFactory, shared_cache_dir: Path) -> Path:
     """One ``run --html`` of two photos big enough for three 512 px crops each, shared
     by the tests below (each copies it before changing anything): ``in/``, ``out/``,
-    ``report.html``, ``report_files/``."""
+    ``report.html``, ``report.html_files/``."""
     from typer.testing import CliRunner
 
     from photoenhance.cli import app
@@ -135,7 +135,7 @@ def test_html_refusals_are_usage_errors_before_any_work(cli: Any, copy: Path) ->
 def test_dry_run_writes_no_page(cli: Any, copy: Path) -> None:
     r = cli("run", "in", "-o", "new-out", "--html", "r.html", "--dry-run")
     assert r.exit_code == 0
-    assert not (copy / "r.html").exists() and not (copy / "r_files").exists()
+    assert not (copy / "r.html").exists() and not (copy / "r.html_files").exists()
 
 
 def test_rerun_page_lists_failed_and_skipped_photos(cli: Any, copy: Path) -> None:
@@ -147,13 +147,13 @@ def test_rerun_page_lists_failed_and_skipped_photos(cli: Any, copy: Path) -> Non
     assert text.count('data-status="skipped"') == 2 and text.count('class="viewer"') == 2
     assert 'data-status="error"' in text and "bad.jpg" in text
     # two markers (ours, and the output-folder one walking honours) + this run's images
-    assert len(list((copy / "report_files").iterdir())) == 3
+    assert len(list((copy / "report.html_files").iterdir())) == 3
 
 
 def test_page_inside_an_input_folder_is_never_taken_as_photos(cli: Any, copy: Path) -> None:
     r = cli("run", "in", "-o", "out", "--html", "in/page.html")
     assert r.exit_code == 0, r.output
-    assert any((copy / "in" / "page_files").rglob("*.png"))  # the crops are there
+    assert any((copy / "in" / "page.html_files").rglob("*.webp"))  # the crops are there
     r = cli("run", "in", "-o", "out2", "--report", "r.json")
     assert r.exit_code == 0, r.output
     written = sorted(p.name for p in (copy / "out2").iterdir() if not p.name.startswith("."))
@@ -233,7 +233,7 @@ def test_page_works_in_headless_chromium(enhanced: Path, tmp_path: Path) -> None
 def test_headless_check_catches_a_broken_page(copy: Path, tmp_path: Path) -> None:
     """A missing image must fail the self-test (so the test above can fail)."""
     text = (copy / "report.html").read_text()
-    crop = re.search(r'data-after="(report_files/[^"]+-dark-after\.png)"', text)
+    crop = re.search(r'data-after="(report\.html_files/[^"]+-dark-after\.webp)"', text)
     assert crop is not None
     (copy / crop.group(1)).unlink()
     url = (copy / "report.html").as_uri() + "#selftest"
@@ -241,3 +241,28 @@ def test_headless_check_catches_a_broken_page(copy: Path, tmp_path: Path) -> Non
     assert body.get("data-ready") == "1"
     assert str(body.get("data-selftest")).startswith("fail: photo 1 crop dark: after image 0x0")
     assert body.get("data-images-failed") == "1"
+
+
+def test_image_folder_in_the_output_folder_is_refused_before_any_work(cli: Any, copy: Path) -> None:
+    """Issue 20, item 14: exit 2 before the batch, nothing written."""
+    for out, page in (("x.html_files", "x.html"), ("new-out", "new-out/r.html")):
+        r = cli("run", "in", "-o", out, "--html", page)
+        assert r.exit_code == 2, r.output
+        assert "overlaps the output folder" in r.stderr, r.stderr
+        assert not (copy / out).exists()
+
+
+def test_html_phase_reports_progress_and_ends_with_the_page(cli: Any, copy: Path) -> None:
+    """Issue 21, item 6: off a terminal the HTML phase prints plain progress lines like the
+    run's, and the last line says where the page (and its images) are."""
+    r = cli("run", "in", "-o", "out2", "--html", "p.html")
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.strip().splitlines()
+    progress = [ln for ln in lines if ln.startswith("HTML report: ") and " photos, ETA " in ln]
+    assert progress and progress[-1].startswith("HTML report: 2/2 photos"), lines
+    assert lines[-1].startswith("HTML report: p.html (images in p.html_files, "), lines
+    assert lines[-1].endswith(" MiB)"), lines
+    crops = list((copy / "p.html_files").rglob("*-before.webp"))
+    assert crops and not list((copy / "p.html_files").rglob("*.png"))  # lossless WebP
+    with Image.open(crops[0]) as im:
+        assert im.format == "WEBP" and im.info.get("lossless", True)

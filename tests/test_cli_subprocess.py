@@ -222,3 +222,25 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path, make_photo: Any) -> None
     assert 1 <= len(written) < len(names), written  # stopped mid-batch, first photo kept
     for p in written:
         assert is_complete_image(p), p
+
+
+def test_dry_run_into_a_closed_reader_is_exit_0(tmp_path: Path, make_photo: Any) -> None:
+    """``run --dry-run | head -1``: the reader went away (its end of the pipe is closed
+    before anything is written, the worst case of ``head``); like ``ls | head`` that is
+    exit 0, with no traceback and no message (issue 21, item 5).  The run's own lines on
+    stderr still come."""
+    for i in range(3):
+        make_photo(tmp_path / "in" / f"{i}.jpg", w=32, h=24)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "photoenhance", "run", str(tmp_path / "in"),
+             "-o", str(tmp_path / "out"), "--dry-run"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "Exception" not in r.stderr, r.stderr
+    assert r.stderr.startswith("Dry run: 3 to enhance"), r.stderr

@@ -82,3 +82,24 @@ def test_train_and_eval_usage_errors(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     res = runner.invoke(app, ["train", "--pairs", str(mism), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "share no file name" in res.output
+
+
+def test_train_size_offers_every_size_the_readme_lists(tmp_path: Path) -> None:
+    """``--size`` offers what the README and ``create_model`` know, ``base`` too, and an
+    unknown size is a usage error before any pairs are read (issue 21, item 4)."""
+    import re
+
+    from photoenhance.config import MODEL_SIZES
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"Sizes \(`photoenhance\.model\.create_model`\):(.*?)\.", readme, re.S)
+    assert listed, "the README's list of sizes moved"
+    assert tuple(re.findall(r"`(\w+)`", listed.group(1))) == MODEL_SIZES
+    help_text = " ".join(runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).output.split())
+    assert "[" + "|".join(MODEL_SIZES) + "]" in help_text
+    res = runner.invoke(app, ["train", "--pairs", str(tmp_path / "nowhere"), "--out",
+                              str(tmp_path / "m"), "--size", "huge"])
+    assert res.exit_code == 2
+    assert "huge" in res.output and not (tmp_path / "m").exists()
+    torch_sizes = pytest.importorskip("photoenhance.model").SIZES
+    assert tuple(torch_sizes) == MODEL_SIZES

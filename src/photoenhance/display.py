@@ -65,8 +65,9 @@ class PlainProgress:
         self.last = start
         self.next_step = 0
 
-    def line(self, done: int, total: int, megapixels: float, now: float) -> str | None:
-        """The line to print after ``done`` of ``total`` finished, or None."""
+    def line(self, done: int, total: int, megapixels: float | None, now: float) -> str | None:
+        """The line to print after ``done`` of ``total`` finished, or None (``megapixels``
+        None: no MP/s in the line)."""
         if done <= 0 or total <= 0:
             return None
         step = max(1, -(-total // 10))  # ceil(total / 10)
@@ -77,4 +78,5 @@ class PlainProgress:
         self.next_step = (done // step + 1) * step
         elapsed = max(now - self.start, 1e-6)
         eta = elapsed / done * (total - done)
-        return f"{done}/{total} photos, {megapixels / elapsed:.1f} MP/s, ETA {duration(eta)}"
+        rate = "" if megapixels is None else f", {megapixels / elapsed:.1f} MP/s"
+        return f"{done}/{total} photos{rate}, ETA {duration(eta)}"

@@ -240,11 +240,16 @@ class PhotoEvalResult:
 
 
 def evaluate_photos(
-    cfg: PhotoEvalConfig, progress: Callable[[Path, int, int], None] | None = None
+    cfg: PhotoEvalConfig,
+    progress: Callable[[Path | None, int, int, float], None] | None = None,
 ) -> PhotoEvalResult:
     """Enhance each photo (not written anywhere) and measure what the model did to it:
     new clipping, crushed shadows, luma shift, saturation change, noise gain. A file that
-    cannot be read is reported and skipped; the rest go on."""
+    cannot be read is reported and skipped; the rest go on.
+
+    ``progress(path, done, total, megapixels)`` is called before each photo (``path``
+    the photo about to be measured, ``done`` those finished) and once at the end (``path``
+    None); ``megapixels``: those measured so far."""
     model = Path(cfg.model) if cfg.model else bundled_model_path()
     try:
         enh = Enhancer(InferenceConfig(model=model, threads=cfg.threads))
@@ -255,7 +260,10 @@ def evaluate_photos(
     if not found.files and not found.problems:
         raise EvalError(f"no photos found in {', '.join(str(p) for p in cfg.photos)}")
     rows: list[PhotoEvalRow] = []
+    total = len(found.files)
     for i, f in enumerate(found.files):
+        if progress is not None:
+            progress(f.path, i, total, sum(r.megapixels for r in rows))
         t0 = time.perf_counter()
         try:
             x = read_rgb(f.path)
@@ -265,7 +273,7 @@ def evaluate_photos(
         y = enh.enhance(x)
         rows.append(PhotoEvalRow(f.path, harm_measures(x, y), x.shape[0] * x.shape[1] / 1e6,
                                  time.perf_counter() - t0))
-        if progress is not None:
-            progress(f.path, i + 1, len(found.files))
+    if progress is not None:
+        progress(None, total, total, sum(r.megapixels for r in rows))
     summary = summarise([r.measures for r in rows]) if rows else None
     return PhotoEvalResult(str(model), tuple(rows), summary, tuple(errors))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -126,9 +127,15 @@ def test_choose_crops_finds_bright_dark_and_detailed_regions() -> None:
 
 def test_crops_do_not_repeat_a_region_and_small_photos_are_one_crop() -> None:
     flat = np.full((4, 40), 0.5)
-    picks = choose_crops(flat, np.zeros_like(flat), 16, 640, 64, 512)  # 640 x 64: overlapping
-    assert len(picks) == 1 and picks[0][3:] == (512, 64)
+    # crops no larger than needed (issue 21, item 6): where three crops would hold more
+    # pixels than the photo, the photo is shown whole, once (640 x 64; 741 x 500)
+    assert choose_crops(flat, flat, 16, 640, 64, 512) == [("whole", 0, 0, 640, 64)]
+    grid = np.full((32, 47), 0.5)
+    assert choose_crops(grid, grid, 16, 741, 500, 512) == [("whole", 0, 0, 741, 500)]
     assert choose_crops(flat, flat, 16, 300, 200, 512) == [("whole", 0, 0, 300, 200)]
+    big = np.random.default_rng(0).random((64, 96))
+    picks = choose_crops(big, big, 16, 1536, 1024, 512)  # 1.5 MP: three 512 px crops
+    assert len(picks) == 3 and all(p[3:] == (512, 512) for p in picks)
 
 
 def test_module_does_not_import_torch() -> None:
@@ -165,7 +172,7 @@ def test_nothing_external_and_marker_first(tmp_path: Path) -> None:
     text = raw.decode()
     for needle in ("http://", "https://", "//cdn", "@import", "<link", "url("):
         assert needle not in text, needle
-    assert 'src="r_files/' in text
+    assert 'src="r.html_files/' in text
 
 
 def test_a_photo_that_cannot_be_reread_is_named_and_the_page_written(tmp_path: Path) -> None:
@@ -202,8 +209,8 @@ def test_refuses_files_and_folders_that_are_not_ours(tmp_path: Path) -> None:
     mine = tmp_path / "notes.html"
     mine.write_text("<p>my notes</p>")
     taken = tmp_path / "taken.html"
-    (tmp_path / "taken_files").mkdir()
-    (tmp_path / "taken_files" / "holiday.jpg").write_bytes(b"mine")
+    (tmp_path / "taken.html_files").mkdir()
+    (tmp_path / "taken.html_files" / "holiday.jpg").write_bytes(b"mine")
     folder = tmp_path / "dir.html"
     folder.mkdir()
     cases = [
@@ -218,8 +225,8 @@ def test_refuses_files_and_folders_that_are_not_ours(tmp_path: Path) -> None:
         with pytest.raises(ImageWriteError, match=needle):
             write_html_report(rep, page)
     assert mine.read_text() == "<p>my notes</p>"
-    assert sorted(os.listdir(tmp_path / "taken_files")) == ["holiday.jpg"]
-    assert not (tmp_path / "notes_files").exists() and not (tmp_path / "in_files").exists()
+    assert sorted(os.listdir(tmp_path / "taken.html_files")) == ["holiday.jpg"]
+    assert not (tmp_path / "notes.html_files").exists() and not (tmp_path / "in.png_files").exists()
     with pytest.raises(HtmlPathError, match="also written by --report"):
         check_html_path(tmp_path / "r.html", others=[tmp_path / "." / "r.html"])
 
@@ -244,3 +251,31 @@ def test_rerun_replaces_our_page_and_only_our_images(tmp_path: Path) -> None:
     os.remove(first.assets / "keep-me.txt")
     write_html_report(rep, page)
     assert not first.assets.exists() and not second.assets.exists()
+
+
+def test_pages_named_alike_keep_their_own_images(tmp_path: Path) -> None:
+    """``x.html`` then ``x.htm``: each page has its own image folder (named after the whole
+    page name) and the second never removes the first's images (issue 20, item 9)."""
+    rep = two_photos(tmp_path)
+    first = write_html_report(rep, tmp_path / "x.html")
+    second = write_html_report(rep, tmp_path / "x.htm")
+    assert first.assets.parent != second.assets.parent
+    assert first.assets.is_dir() and any(first.assets.iterdir())
+    text = (tmp_path / "x.html").read_text()
+    for src in re.findall(r'(?:src|data-after|data-before)="([^"]+\.(?:webp|jpg))"', text):
+        assert (tmp_path / src).is_file(), src
+
+
+def test_image_folder_overlapping_the_output_folder_is_refused(tmp_path: Path) -> None:
+    """Issue 20, item 14: refused by the check the CLI runs before any work."""
+    out = tmp_path / "out"
+    x = tmp_path / "x.html"
+    for page, folder in [
+        (x, tmp_path / "x.html_files"),  # the image folder is the output folder
+        (out / "r.html", out),  # inside it
+        (out / "deep" / "r.html", out),
+        (x, tmp_path / "x.html_files" / "inner"),  # the output folder inside it
+    ]:
+        with pytest.raises(HtmlPathError, match="overlaps the output folder"):
+            check_html_path(page, folders=[(folder, "output")])
+    check_html_path(tmp_path / "r.html", folders=[(out, "output")])  # apart: fine

@@ -355,7 +355,13 @@ def test_jpeg_bytes_equal_whole_array_encode(tmp_path: Path, monkeypatch: pytest
     import io
 
     from photoenhance.io import colour
-    from photoenhance.io.encode import _channels, _jpeg_kwargs, _pil_image, plan_output
+    from photoenhance.io.encode import (
+        _channels,
+        _jpeg_kwargs,
+        _pil_image,
+        _with_history,
+        plan_output,
+    )
 
     monkeypatch.setattr(colour, "_BAND_PIXELS", 64 * 10)
     src = tmp_path / "x.jpg"
@@ -365,5 +371,6 @@ def test_jpeg_bytes_equal_whole_array_encode(tmp_path: Path, monkeypatch: pytest
     write_image(tmp_path / "o.jpg", img, rgb)
     plan = plan_output(img, "jpeg")
     ref = io.BytesIO()
+    img = _with_history(img, "jpeg", "photoenhance", [])  # the XMP packet write_image adds
     _pil_image(_channels(rgb, None, plan), plan).save(ref, "JPEG", **_jpeg_kwargs(img, rgb, plan, "photoenhance", None, []))
     assert (tmp_path / "o.jpg").read_bytes() == ref.getvalue()

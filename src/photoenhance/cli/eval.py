@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -16,7 +17,7 @@ from photoenhance.cli.help import _Command, _examples
 from photoenhance.cli.options import (
     ThreadsOption,
 )
-from photoenhance.cli.render import _error_line, _fail, _stderr, _stdout, _warning_line
+from photoenhance.cli.render import _error_line, _fail, _line, _stderr, _stdout, _warning_line
 from photoenhance.cli.root import app
 from photoenhance.display import printable
 
@@ -78,7 +79,6 @@ def eval_command(
 ) -> None:
     """Fidelity and harm of identity, FP32, QAT-INT8 and PTQ-INT8 side by side (no torch
     needed); with --photos, what the model does to your own photos."""
-    import json
 
     from photoenhance.evaluate import (
         EvalConfig,
@@ -91,6 +91,11 @@ def eval_command(
 
     if pairs is None and not photos:
         _fail("give --pairs DIR and/or --photos DIR")
+    if json_path is not None:
+        from photoenhance.eval_json import eval_json_problem
+
+        if (problem := eval_json_problem(json_path)) is not None:
+            _fail(f"--json {json_path}: {problem}")
     report: dict = {}
     err = _stderr()
     code = EXIT_OK
@@ -119,7 +124,7 @@ def eval_command(
             assert h is not None
             table.add_row(escape(r.name), f"{r.psnr:.2f}", f"{r.ssim:.4f}", f"{r.dnh_psnr:.1f}",
                           f"{100 * h.new_clipping:.2f}", f"{h.luma_shift:+.1f}",
-                          f"{100 * h.saturation_change:+.1f}", _ratio(h.noise_gain), f"{r.seconds:.1f}")
+                          _signed(100 * h.saturation_change), _ratio(h.noise_gain), f"{r.seconds:.1f}")
         _stdout().print(table)
         report.update(pairs=str(pairs), calibration=result.calibration, rows=[
             {"model": r.name, "psnr": r.psnr, "ssim": r.ssim, "pairs": r.pairs, "path": r.model,
@@ -131,7 +136,11 @@ def eval_command(
             write_per_pair_csv(result, per_pair)
     if photos:
         try:
-            pres = evaluate_photos(PhotoEvalConfig(photos=tuple(photos), model=model, threads=threads))
+            with _PhotoProgress(err) as on_photo:
+                pres = evaluate_photos(
+                    PhotoEvalConfig(photos=tuple(photos), model=model, threads=threads),
+                    progress=on_photo,
+                )
         except EvalError as exc:
             _fail(str(exc))
         for path, reason in pres.errors:
@@ -147,11 +156,11 @@ def eval_command(
             m = row.measures
             table.add_row(escape(printable(str(row.path))), f"{row.megapixels:.1f}", f"{100 * m.new_clipping:.2f}",
                           f"{100 * m.crushed_shadows:.2f}", f"{m.luma_shift:+.1f}",
-                          f"{100 * m.saturation_change:+.1f}", _ratio(m.noise_gain))
+                          _signed(100 * m.saturation_change), _ratio(m.noise_gain))
         if pres.summary is not None:
             sm = pres.summary
             table.add_row("mean", "", f"{100 * sm.new_clipping:.2f}", f"{100 * sm.crushed_shadows:.2f}",
-                          f"{sm.luma_shift:+.1f}", f"{100 * sm.saturation_change:+.1f}",
+                          f"{sm.luma_shift:+.1f}", _signed(100 * sm.saturation_change),
                           _ratio(sm.noise_gain), style="bold")
         _stdout().print(table)
         if pres.summary is not None and pres.summary.photos_over_clip_limit:
@@ -167,8 +176,72 @@ def eval_command(
         if pres.errors:
             code = EXIT_FAILED
     if json_path is not None:
-        json_path.write_text(json.dumps(report, indent=2, allow_nan=False))
+        from photoenhance.eval_json import write_eval_json
+        from photoenhance.io import ImageWriteError
+
+        try:
+            write_eval_json(report, json_path)
+        except ImageWriteError as exc:
+            _error_line(err, exc.path, f"--json not written: {exc.reason}")
+            code = EXIT_FAILED
     raise typer.Exit(code)
+
+
+class _PhotoProgress:
+    """``eval --photos`` progress on stderr, as ``run`` shows it: a bar with MP/s, ETA and
+    the photo being measured on a terminal, plain ``N/M photos`` lines otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        import time
+
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        from photoenhance.display import PlainProgress
+
+        self.clock = time.perf_counter
+        self.console = console
+        self.bar = Progress(
+            TextColumn("[bold]Measuring"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), TextColumn("{task.fields[current]}", markup=False),
+            console=console, disable=not console.is_terminal, transient=True,
+        )  # fmt: skip
+        self.plain = None if console.is_terminal else PlainProgress(self.clock())
+        self.task = None
+        self.start = self.clock()
+
+    def __enter__(self) -> _PhotoProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def __call__(self, path: Path | None, done: int, total: int, megapixels: float) -> None:
+        now = self.clock()
+        if self.task is None:  # the model is loaded: time from here
+            self.start = now
+            if self.plain is not None:
+                self.plain.start = self.plain.last = now
+            self.task = self.bar.add_task("measure", total=total, rate="", current="")
+        rate = f"{megapixels / max(now - self.start, 1e-6):.2f} MP/s"
+        current = "" if path is None else _line(path.name)[:60]
+        self.bar.update(self.task, completed=done, rate=rate, current=current)
+        if self.plain is not None and (line := self.plain.line(done, total, megapixels, now)):
+            self.console.print(Text(line))
+
+
+def _signed(x: float) -> str:
+    """``+1.2``; ``n/a`` where the measure has no value (saturation change of a grey
+    photo: a ratio of nothing), never ``+nan``."""
+    return "n/a" if x != x else f"{x:+.1f}"
 
 
 def _ratio(x: float) -> str:

@@ -1,9 +1,11 @@
 """Shared rendering: the stdout/stderr consoles, one-line error/warning/note messages,
-``_fail`` (``Error: ...`` and exit).  Every user-provided string printed goes through
+``_fail`` (``error: ...`` and exit).  Every user-provided string printed goes through
 :func:`_line`."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -20,8 +22,20 @@ def _stderr() -> Console:
     return Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+class _Stdout(Console):
+    """stdout console: a reader that went away (``photoenhance run --dry-run | head``) ends
+    the output, not the command, and is not an error: like ``ls | head`` (rich's default
+    exits 1).  The rest goes to ``/dev/null``, so the interpreter's final flush is quiet."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _stdout() -> Console:
-    return Console(soft_wrap=True, highlight=False)
+    return _Stdout(soft_wrap=True, highlight=False)
 
 
 def _line(text: str | Path) -> str:
@@ -32,8 +46,9 @@ def _line(text: str | Path) -> str:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print ``Error: message`` (one line) on stderr and exit with ``code``."""
-    _stderr().print(Text.assemble(("Error: ", "bold red"), _line(message)))
+    """Print ``error: message`` (one line, the style of every error line) on stderr and
+    exit with ``code``."""
+    _stderr().print(Text.assemble(("error: ", "bold red"), _line(message)))
     raise typer.Exit(code)
 
 

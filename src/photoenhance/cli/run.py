@@ -71,12 +71,23 @@ def _print_dry_run(result: BatchResult) -> None:
             out.print(Text(f"enhance  {src} -> {_line(f.output or '')}"))
 
 
+def _folders(result: BatchResult) -> str:
+    """``; 1 folder not walked (photoenhance output folder)``, or nothing: folders are
+    counted apart from photos."""
+    from photoenhance.io.marker import MARKER_REASON
+
+    n = result.skipped_folders
+    if not n:
+        return ""
+    return f"; {n} folder{'s' if n > 1 else ''} not walked ({MARKER_REASON})"
+
+
 def _summary(console: Console, result: BatchResult) -> None:
     if result.dry_run:
         console.print(
             Text(
                 f"Dry run: {result.planned} to enhance, {result.skipped} skipped, "
-                f"{result.failed} failed; nothing written."
+                f"{result.failed} failed{_folders(result)}; nothing written."
             )
         )
         return
@@ -85,6 +96,7 @@ def _summary(console: Console, result: BatchResult) -> None:
             f"Done: {result.ok} enhanced, {result.skipped} skipped, {result.failed} failed; "
             f"{result.megapixels:.1f} MP in {result.seconds:.1f} s "
             f"({result.megapixels_per_second:.2f} MP/s) -> {_line(result.output_dir)}"
+            f"{_folders(result)}"
         )
     )
 
@@ -169,8 +181,7 @@ def run_command(
         typer.Option(
             "--provider",
             metavar="[auto|cpu|cuda|tensorrt]",
-            help="onnxruntime execution provider (auto: CUDA if "
-            "available, else CPU).",
+            help="onnxruntime execution provider (auto: CUDA if available, else CPU).",
         ),
     ] = "auto",
     engine: Annotated[
@@ -178,7 +189,7 @@ def run_command(
         typer.Option(
             "--engine",
             metavar="[local|ray]",
-            help="local (this process) or ray (a Ray cluster; pip install 'photoenhance[ray]').",
+            help="local (this process) or ray (a Ray cluster; pip install 'photoenhance\\[ray]').",
         ),
     ] = "local",
     ray_address: Annotated[
@@ -254,7 +265,10 @@ def run_command(
         from photoenhance.infer.html_report import HtmlPathError, check_html_path
 
         try:
-            check_html_path(html, others=[report] if report is not None else [])
+            folders = [(config.output_dir, "output")]
+            if config.compare_dir is not None:
+                folders.append((config.compare_dir, "--compare"))
+            check_html_path(html, others=[report] if report is not None else [], folders=folders)
         except HtmlPathError as exc:
             _fail(str(exc))
     console = _stderr()
@@ -302,7 +316,9 @@ def run_command(
                 _note_line(progress.console, f.input, f.reason)
             for w in f.warnings:
                 _warning_line(progress.console, f.input, w)
-        if plain is not None and (line := plain.line(event.done, event.total, event.megapixels, now)):
+        if plain is not None and (
+            line := plain.line(event.done, event.total, event.megapixels, now)
+        ):
             console.print(Text(line))
 
     try:
@@ -342,12 +358,12 @@ def run_command(
         except ImageWriteError as exc:
             _error_line(console, exc.path, f"report not written: {exc.reason}")
             code = EXIT_FAILED
-    if html is not None and not result.dry_run:
-        code = _write_html(console, result, config, html, quiet) or code
     if not quiet:
         for w in result.warnings:
             console.print(Text.assemble(("warning: ", "yellow"), _line(w)))
         _summary(console, result)
+    if html is not None and not result.dry_run:  # last: its final line names the page
+        code = _write_html(console, result, config, html, quiet) or code
     raise typer.Exit(code)
 
 
@@ -372,12 +388,19 @@ def _write_html(
         disable=quiet or not console.is_terminal, transient=True,
     )  # fmt: skip
     task = progress.add_task("html", total=len(result.files))
+    # stderr not a terminal: plain lines, as for the run (``HTML report: 12/40 photos...``)
+    plain = None if quiet or console.is_terminal else PlainProgress(time.perf_counter())
+
+    def on_photo(done: int, total: int) -> None:
+        progress.update(task, completed=done)
+        if plain is not None and (line := plain.line(done, total, None, time.perf_counter())):
+            console.print(Text(f"HTML report: {line}"))
+
     try:
         with progress:
             page = write_html_report(
                 result.to_dict(), html, settings=settings,
-                max_megapixels=config.max_megapixels,
-                on_photo=lambda done, _total: progress.update(task, completed=done),
+                max_megapixels=config.max_megapixels, on_photo=on_photo,
             )  # fmt: skip
     except ImageWriteError as exc:
         _error_line(console, exc.path, f"HTML report not written: {exc.reason}")
@@ -385,4 +408,10 @@ def _write_html(
     if not quiet:
         for path, reason in page.problems:
             _warning_line(console, path, f"not in the HTML report: {reason}")
+        console.print(
+            Text(
+                f"HTML report: {_line(page.path)} (images in {_line(page.assets.parent)}, "
+                f"{page.asset_bytes / 2**20:.1f} MiB)"
+            )
+        )
     return EXIT_OK

@@ -23,6 +23,7 @@ from photoenhance.cli.common import EXIT_FAILED, _interrupted_code
 from photoenhance.cli.help import _Command, _examples
 from photoenhance.cli.render import _fail, _line, _stderr, _stdout, _warning_line
 from photoenhance.cli.root import app
+from photoenhance.config import MODEL_SIZES
 
 
 @app.command(
@@ -92,7 +93,9 @@ def train_command(
     size: Annotated[
         str,
         typer.Option(
-            "--size", metavar="[tiny|small|medium]", help="Architecture for --from scratch."
+            "--size",
+            metavar="[" + "|".join(MODEL_SIZES) + "]",
+            help="Architecture for --from scratch.",
         ),
     ] = "small",
     val_pairs: Annotated[
@@ -235,6 +238,8 @@ def train_command(
         _fail("training needs torch: pip install 'photoenhance[train]'")
     if pairs is None and synthetic is None:
         _fail("give --pairs DIR (and/or --synthetic DIR)")
+    if size not in MODEL_SIZES:
+        _fail(f"--size {size!r}: choose one of {', '.join(MODEL_SIZES)}")
     if epochs is not None:
         from photoenhance.data.pairs import PairDataError, find_pairs
 

@@ -1,6 +1,6 @@
 """Before/after compare images (``run --compare``): a reduced copy of the decoded photo
-and of the enhanced one side by side, upright (EXIF orientation applied), as a JPEG
-written atomically.  No torch here.
+and of the enhanced one side by side, upright (EXIF orientation applied), under *Before* / *After*
+labels, as a JPEG written atomically.  No torch here.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from photoenhance.io import atomic_write
 
@@ -34,22 +34,35 @@ def small_copy(rgb: np.ndarray, size: int) -> Image.Image:
     return im
 
 
+def label_height(height: int) -> int:
+    """Height of the white band above the photos that holds the labels."""
+    return _font_size(height) + 8
+
+
+def _font_size(height: int) -> int:
+    return max(12, min(40, height // 24))
+
+
 def write_compare(path: Path, before: Image.Image, after: Image.Image, orientation: int) -> None:
-    """Write ``before`` and ``after`` side by side, turned upright, to ``path`` (atomically,
-    creating its folder)."""
+    """Write ``before`` and ``after`` side by side, turned upright, under a white band
+    labelled *Before* and *After* (Pillow's built-in font: nothing to install), to
+    ``path`` (atomically, creating its folder).  The labels never cover the photos."""
     if orientation in _ORIENT_TRANSPOSE:
         before = before.transpose(_ORIENT_TRANSPOSE[orientation])
         after = after.transpose(_ORIENT_TRANSPOSE[orientation])
     gap = 8
-    canvas = Image.new(
-        "RGB", (before.width + gap + after.width, max(before.height, after.height)), (255, 255, 255)
-    )
-    canvas.paste(before, (0, 0))
-    canvas.paste(after, (before.width + gap, 0))
+    height = max(before.height, after.height)
+    band = label_height(height)
+    canvas = Image.new("RGB", (before.width + gap + after.width, band + height), (255, 255, 255))
+    canvas.paste(before, (0, band))
+    canvas.paste(after, (before.width + gap, band))
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(_font_size(height))
+    draw.text((4, 4), "Before", fill=(0, 0, 0), font=font)
+    draw.text((before.width + gap + 4, 4), "After", fill=(0, 0, 0), font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def _save(fh: BinaryIO) -> None:
         canvas.save(fh, "JPEG", quality=85)
 
     atomic_write(path, _save)
-

@@ -31,8 +31,10 @@ Errors
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from photoenhance.infer.local import SLOT_MEGAPIXELS, run_local
@@ -70,7 +72,12 @@ from photoenhance.infer.types import (
     RunConfig,
     Status,
 )
-from photoenhance.io import clean_stale_temps, is_complete_image, mark_output_folder
+from photoenhance.io import (
+    MARKER_REASON,
+    clean_stale_temps,
+    is_complete_image,
+    mark_output_folder,
+)
 from photoenhance.io.manifest import OutputRecord, input_key, record_key, update_manifest
 
 __all__ = [
@@ -141,6 +148,7 @@ def run_batch(
     """
     start = time.perf_counter()
     plan = plan_batch(inputs, config)
+    on_progress = _counting_photos(plan, on_progress)
     if config.dry_run:
         info = enhancer.info if enhancer is not None else _model_info_for_dry_run(config)
         results: list[FileResult] = []
@@ -203,6 +211,29 @@ def run_batch(
         file_sha256(enhancer.info.path),
         warnings,
     )
+
+
+def _counting_photos(
+    plan: BatchPlan, on_progress: ProgressCallback | None
+) -> ProgressCallback | None:
+    """``on_progress`` with ``done``/``total`` counting photos only: a folder passed over
+    (a marked output folder met while walking) still comes as an event, for its note, but
+    is not a photo done."""
+    folders = sum(1 for p in plan.files if p.skip == MARKER_REASON)
+    if on_progress is None or not folders:
+        return on_progress
+    lock = threading.Lock()
+    seen = 0
+
+    def relay(event: BatchProgress) -> None:
+        nonlocal seen
+        with lock:
+            if event.result is not None and event.result.is_folder:
+                seen += 1
+            done = seen
+        on_progress(replace(event, done=event.done - done, total=event.total - folders))
+
+    return relay
 
 
 def _clean_temps(config: RunConfig) -> None:

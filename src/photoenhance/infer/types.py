@@ -22,7 +22,7 @@ from photoenhance.infer.session import (
     InferenceConfig,
     ModelInfo,
 )
-from photoenhance.io import ImageReadError, ImageWriteError
+from photoenhance.io import MARKER_REASON, ImageReadError, ImageWriteError
 from photoenhance.io.manifest import FileIdentity
 
 DEFAULT_TILE = 2048
@@ -79,7 +79,8 @@ class RunConfig:
             while planning (see the module docstring); None: no report.
         max_in_flight: in-flight slots (>= 1): a decoded photo holds one per started
             :data:`SLOT_MEGAPIXELS`, at most all of them.
-        software: EXIF ``Software`` of the outputs.
+        software: the program recorded in the outputs' XMP history (EXIF ``Software``
+            stays the camera's; only a photo without EXIF gets one naming this).
         provider: execution provider: ``auto``, ``cpu``, ``cuda`` or ``tensorrt``
             (:mod:`photoenhance.infer.providers`).
         engine: ``local`` (this process, :mod:`photoenhance.infer.local`) or ``ray``
@@ -247,6 +248,12 @@ class FileResult:
     source: FileIdentity | None = None
     written: FileIdentity | None = None
 
+    @property
+    def is_folder(self) -> bool:
+        """A folder passed over (a photoenhance output folder met while walking), not a
+        photo: counted apart from photos in progress and summaries."""
+        return self.status == Status.SKIPPED and self.reason == MARKER_REASON
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (paths as strings)."""
         return {
@@ -279,7 +286,7 @@ class BatchResult:
     not about one photo."""
 
     def _count(self, status: Status) -> int:
-        return sum(1 for f in self.files if f.status == status)
+        return sum(1 for f in self.files if f.status == status and not f.is_folder)
 
     @property
     def ok(self) -> int:
@@ -288,8 +295,14 @@ class BatchResult:
 
     @property
     def skipped(self) -> int:
-        """Photos whose complete output already existed, and skipped special files."""
+        """Photos whose complete output already existed, and skipped special files
+        (folders passed over are :attr:`skipped_folders`)."""
         return self._count(Status.SKIPPED)
+
+    @property
+    def skipped_folders(self) -> int:
+        """Folders passed over while walking (photoenhance output folders)."""
+        return sum(1 for f in self.files if f.is_folder)
 
     @property
     def failed(self) -> int:
@@ -343,6 +356,7 @@ class BatchResult:
                 "total": len(self.files),
                 "ok": self.ok,
                 "skipped": self.skipped,
+                "skipped_folders": self.skipped_folders,
                 "failed": self.failed,
                 "planned": self.planned,
                 "megapixels": round(self.megapixels, 6),

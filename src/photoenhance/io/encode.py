@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import io
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -57,6 +57,7 @@ from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise
 from photoenhance.io.heif import dropped_notes, heif_save_kwargs
 from photoenhance.io.metadata import TIFF_STRUCTURAL_TAGS, XMP_PNG_KEY
 from photoenhance.io.sixteen import png16, tiff_deflate
+from photoenhance.io.xmp import record_processing
 
 # Huffman-table optimisation costs a second pass: on a 12 MP photo (2 shared cores,
 # libjpeg-turbo via Pillow 13, 4:4:4) ~0.19-0.38 s instead of ~0.07-0.12 s for 6-14 %
@@ -253,12 +254,14 @@ def _thumbnail(rgb: np.ndarray) -> bytes:
 
 
 def _exif_for_output(source: DecodedImage, rgb: np.ndarray, software: str, *, thumb: bool, notes: list[str]) -> bytes:
-    """Raw EXIF (no prefix) with Software set and the thumbnail regenerated or dropped."""
+    """Raw EXIF (no prefix) with the thumbnail regenerated or dropped; ``Software`` is the
+    camera's, unchanged (the processing is recorded in XMP, :mod:`photoenhance.io.xmp`).
+    A photo without EXIF gets a minimal one naming ``software``."""
     exif = source.metadata.exif
     if exif is None:
         return minimal_exif(software)
     new_thumb = _thumbnail(rgb) if thumb and has_thumbnail(exif) else None
-    edited = edit_exif(exif, software=software, thumbnail=new_thumb)
+    edited = edit_exif(exif, software=None, thumbnail=new_thumb)
     notes.extend(edited.warnings)
     return edited.data
 
@@ -441,6 +444,7 @@ def _encode(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, quality: in
         im, px = _pil_image(px, plan), None  # Pillow copied the pixels: free ours first
     buf = io.BytesIO()
     _warn_extended_xmp(source, fmt, notes)
+    source = _with_history(source, fmt, software, notes)
     if source.heif is not None:
         notes.extend(dropped_notes(source.heif, fmt))
     if fmt == "jpeg":
@@ -465,6 +469,21 @@ def _encode(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, quality: in
         im.save(buf, "WEBP", **_webp_kwargs(source, rgb, plan, software, quality, notes))
     del im  # free Pillow's copy before the bytes are copied out
     return buf.getvalue()
+
+
+def _with_history(source: DecodedImage, fmt: str, software: str, notes: list[str]) -> DecodedImage:
+    """``source`` whose XMP records this processing (:func:`record_processing`); a packet
+    that would no longer fit a JPEG segment, though the original did, stays unchanged."""
+    original = source.metadata.xmp
+    edit = record_processing(original, software)
+    xmp = edit.data
+    if edit.note:
+        notes.append(edit.note)
+    limit = _MAX_JPEG_SEGMENT - 40
+    if fmt == "jpeg" and original and len(xmp) > limit >= len(original):
+        notes.append("XMP packet too large to record the processing in; carried over unchanged")
+        xmp = original
+    return replace(source, metadata=replace(source.metadata, xmp=xmp))
 
 
 def _validate(dst: Path, source: DecodedImage, rgb: np.ndarray, quality: int | None) -> None:
@@ -503,7 +522,9 @@ def write_image(
             estimated quality clamped to 75..98, else 95; for HEIF the quality that
             gives about the HEIF source's file size, else 50 (libheif's default).
             Ignored for PNG/TIFF (lossless).
-        software: value written to EXIF ``Software``.
+        software: the program recorded in the XMP history (``stEvt:softwareAgent``; EXIF
+            ``Software`` is kept as the camera wrote it, and only set for a photo without
+            EXIF).
 
     Returns:
         The path, format and warnings (metadata that could not be written, Python

@@ -116,6 +116,9 @@ class _Walker:
         if real is None:
             self.problems.append((path, "cannot be resolved (broken link or link loop)"))
             return
+        if real == self.output_dir:
+            self.problems.append((path, "the output folder is the input folder"))
+            return
         if _is_within(real, self.output_dir):
             self.problems.append((path, "is inside the output folder; skipped"))
             return

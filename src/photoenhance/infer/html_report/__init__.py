@@ -3,7 +3,7 @@
 :func:`write_html_report` takes what a finished run already produced - the JSON report
 dict (:meth:`BatchResult.to_dict`, so this package does not depend on the runner's
 types) and the input/output photos on disk - and writes one HTML page plus a folder of
-image assets next to it (``report.html`` → ``report_files/``).  The page has inline CSS
+image assets next to it (``report.html`` → ``report.html_files/``).  The page has inline CSS
 and JavaScript only: no network, no fonts, no CDN; it works from ``file://``.
 
 What the page shows
@@ -15,16 +15,16 @@ What the page shows
     drag or scroll to pan) - a small overview with the crops marked (click one to choose it), and the
     numbers: time, megapixels, warnings, **luma shift** and **new clipping**.
 
-Why crops, and why PNG
+Why crops, and why lossless WebP
     Embedding a 12 MP photo twice as base64 would make a page of ~50 MB per photo that
     a browser has to parse before it shows anything.  Crops are what a reviewer looks
     at at 100 % anyway; the full-size files are a click away (linked from the page).
-    Crops are lossless PNG because the changes to judge (noise, sharpening halos, a
-    few codes of tone) are of the size a JPEG re-encode would add: the page must show
-    the decoded pixels exactly.  Measured on 3 MP phone photos: 0.28-0.47 MiB per
-    512 × 512 crop (JPEG q95 4:4:4 would be ~0.11 MiB), 2.4 MiB per photo for three
-    crops before and after plus a ~20 KB JPEG overview (orientation only, never for
-    judging); see ``bench/html_report.py``.  Crops are sRGB, clipped to [0, 1] (wide-gamut colours outside sRGB
+    Crops are lossless (WebP, about 28 % smaller than PNG and faster to write) because
+    the changes to judge (noise, sharpening halos, a few codes of tone) are of the size
+    a JPEG re-encode would add: the page must show the decoded pixels exactly.  A photo
+    that three 512 × 512 crops would cover more than once over is shown whole, once.
+    Plus a ~20 KB JPEG overview (orientation only, never for judging); sizes in
+    BENCHMARKS.md ("HTML report") and ``bench/html_report.py``.  Crops are sRGB, clipped to [0, 1] (wide-gamut colours outside sRGB
     are clipped in the page, not in the photo) and shown in display orientation (EXIF
     Orientation applied).
 
@@ -44,7 +44,7 @@ Never over a file the user owns
     :func:`check_html_path` before the run does any work, and :func:`write_html_report`
     again before writing.  The name must end in ``.html``/``.htm`` (so it can never be
     a photo the run writes).  Each write goes to a fresh sub-folder
-    ``report_files/<run id>/`` (every file written atomically), then the page is
+    ``report.html_files/<run id>/`` (every file written atomically), then the page is
     replaced atomically, then the sub-folders of earlier pages are removed - only
     files named as this package names them; a reader sees the old page with its images
     or the new one with its images, never a mix.
@@ -54,7 +54,7 @@ One job per module
     :mod:`.records` (the report dict read into per-photo records; the result types),
     :mod:`.orientation` (display orientation), :mod:`.measures` (luma shift, new
     clipping, block statistics, in bands), :mod:`.crops` (choosing the crops),
-    :mod:`.assets` (writing one photo's PNG crops and JPEG overview), :mod:`.page` (the
+    :mod:`.assets` (writing one photo's lossless WebP crops and JPEG overview), :mod:`.page` (the
     HTML; its CSS and JavaScript are ``page.css`` and ``page.js``, inlined), and
     :mod:`.write` (:func:`write_html_report`, putting it together).  Tunables live in
     their module (e.g. ``measures.BAND_PIXELS``); the copies here are for reading.

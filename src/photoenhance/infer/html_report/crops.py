@@ -33,11 +33,12 @@ def choose_crops(
     """Pick up to three crops ``(key, x, y, w, h)`` of at most ``size`` px: the most
     detailed region (largest luma variance within blocks; the page shows it first), the
     brightest and the darkest, each overlapping an earlier pick by less than half its
-    width or height.  A photo no
-    larger than ``size`` either way is one crop, ``whole``."""
-    if width <= size and height <= size:
-        return [("whole", 0, 0, width, height)]
+    width or height.  A photo no larger than ``size`` either way, or one that three crops
+    would cover more than once over (``3·w·h`` ≥ its pixels: 741 × 500 with 512 px crops),
+    is one crop, ``whole``: no more pixels than needed."""
     cw, ch = min(size, width), min(size, height)
+    if (width <= size and height <= size) or 3 * cw * ch >= width * height:
+        return [("whole", 0, 0, width, height)]
     kh, kw = max(1, ch // block), max(1, cw // block)
     if block_mean.shape[0] < kh or block_mean.shape[1] < kw:
         return [("whole", 0, 0, width, height)]  # pragma: no cover - grid covers ≥ a crop

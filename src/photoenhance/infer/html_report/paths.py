@@ -1,7 +1,7 @@
 """Where the ``--html`` page may be written, and what of ours may be replaced or removed.
 
 ``report.html`` may replace only an earlier page of ours (it begins with
-:data:`HTML_MARKER`) or an empty file; the asset folder ``report_files/`` only one that
+:data:`HTML_MARKER`) or an empty file; the asset folder ``report.html_files/`` only one that
 holds the marker file :data:`ASSETS_MARKER` (or is empty).  Anything else is refused -
 :func:`check_html_path` before the run does any work, and
 :func:`~photoenhance.infer.html_report.write.write_html_report` again before writing.  The
@@ -29,8 +29,8 @@ NAME_MAX = 255
 
 RUN_DIR_RE = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
 """A run's sub-folder of the asset folder (``write.py`` names it)."""
-ASSET_RE = re.compile(r"p[0-9]{4,}-(?:overview\.jpg|[a-z]+-(?:before|after)\.png)")
-"""The image files of a run (``assets.py`` names them)."""
+ASSET_RE = re.compile(r"p[0-9]{4,}-(?:overview\.jpg|[a-z]+-(?:before|after)\.(?:webp|png))")
+"""The image files of a run (``assets.py`` names them; ``.png``: pages before 0.2)."""
 
 
 class HtmlPathError(ValueError):
@@ -38,8 +38,10 @@ class HtmlPathError(ValueError):
 
 
 def assets_dir_for(page: Path) -> Path:
-    """The asset folder of ``page``: ``report.html`` → ``report_files`` (as browsers save)."""
-    return page.with_name(page.stem + "_files")
+    """The asset folder of ``page``, named after its whole name: ``report.html`` →
+    ``report.html_files``, so ``report.htm`` (``report.htm_files``) never shares it and a
+    page never removes another page's images."""
+    return page.with_name(page.name + "_files")
 
 
 def _is_our_page(path: Path) -> bool:
@@ -74,7 +76,7 @@ def path_problem(page: Path) -> str | None:
     docstring)."""
     if page.suffix.lower() not in HTML_SUFFIXES:
         return "give a file name ending in .html"
-    if len(os.fsencode(page.name)) > NAME_MAX or len(os.fsencode(page.stem + "_files")) > NAME_MAX:
+    if len(os.fsencode(assets_dir_for(page).name)) > NAME_MAX:
         return f"the name is longer than {NAME_MAX} bytes"
     if page.is_dir():
         return "is a folder; give a file name"
@@ -89,14 +91,33 @@ def path_problem(page: Path) -> str | None:
     return None
 
 
-def check_html_path(page: Path, *, others: Sequence[Path] = ()) -> None:
+def _overlap(a: Path, b: Path) -> bool:
+    """True if ``a`` and ``b`` are the same folder or one lies inside the other."""
+    try:
+        ra, rb = a.resolve(), b.resolve()
+    except (OSError, RuntimeError):
+        ra, rb = Path(os.path.abspath(a)), Path(os.path.abspath(b))
+    return ra == rb or ra in rb.parents or rb in ra.parents
+
+
+def check_html_path(
+    page: Path, *, others: Sequence[Path] = (), folders: Sequence[tuple[Path, str]] = ()
+) -> None:
     """Refuse a page path that is not ``.html``/``.htm``, is a folder, is one of ``others``
-    (files the run writes, e.g. the JSON report), or would replace a file or folder that
-    is not ours (see the module docstring).
+    (files the run writes, e.g. the JSON report), whose image folder is, lies inside or
+    holds one of ``folders`` (``(folder, option)``: the output and compare folders), or
+    that would replace a file or folder that is not ours (see the module docstring).
 
     Raises:
         HtmlPathError: one line naming ``page`` and why.
     """
+    assets = assets_dir_for(page)
+    for folder, option in folders:
+        if _overlap(assets, folder):
+            raise HtmlPathError(
+                f"--html {printable(page)}: its image folder {printable(assets)} overlaps "
+                f"the {option} folder {printable(folder)}; choose another name or place"
+            )
     for other in others:
         if _same(page, other):
             raise HtmlPathError(

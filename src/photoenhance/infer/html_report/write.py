@@ -1,6 +1,6 @@
 """Writing the ``--html`` page: the images of every photo, then the page, atomically.
 
-Each write goes to a fresh sub-folder ``report_files/<run id>/`` (every file written
+Each write goes to a fresh sub-folder ``report.html_files/<run id>/`` (every file written
 atomically), then the page is replaced atomically, then the sub-folders of earlier pages
 are removed (:func:`~photoenhance.infer.html_report.paths.remove_old_runs`); a reader sees
 the old page with its images or the new one with its images, never a mix.  A photo whose
