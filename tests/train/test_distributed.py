@@ -239,7 +239,7 @@ def test_train_with_a_killed_rank_says_continue_with_resume(
     r = cli("train", "--pairs", pairs, "--out", tmp_path / "out", "--nproc", "2", "--size", "tiny")
     assert r.exit_code == 1
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert lines == ["Error: rank 1 was killed (SIGKILL); continue with --resume"], r.stderr
+    assert lines == ["error: rank 1 was killed (SIGKILL); continue with --resume"], r.stderr
 
 
 # -- 2-rank DDP runs ------------------------------------------------------------------
