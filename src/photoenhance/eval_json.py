@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from photoenhance import __version__
 from photoenhance.io import ImageWriteError, atomic_write
+from photoenhance.io.atomic import begins_like
 
 KEY = "photoenhance_eval"
 EVAL_JSON_START = b'{\n  "' + KEY.encode() + b'": "'
@@ -24,12 +25,7 @@ EVAL_JSON_START = b'{\n  "' + KEY.encode() + b'": "'
 
 def is_eval_json(path: Path) -> bool:
     """True if ``path`` is empty or begins like a file of :func:`write_eval_json`."""
-    try:
-        with open(path, "rb") as fh:
-            start = fh.read(len(EVAL_JSON_START))
-    except OSError:
-        return False
-    return start in (b"", EVAL_JSON_START)
+    return begins_like(path, EVAL_JSON_START)
 
 
 def eval_json_problem(path: Path) -> str | None:

@@ -21,6 +21,7 @@ import onnxruntime as ort
 from photoenhance import __version__
 from photoenhance.infer.types import BatchResult, describe_error
 from photoenhance.io import ImageWriteError, atomic_write
+from photoenhance.io.atomic import begins_like
 
 #: how a report written by :func:`write_report` begins (the file it may replace)
 _REPORT_START = b'{\n  "photoenhance": '
@@ -28,12 +29,7 @@ _REPORT_START = b'{\n  "photoenhance": '
 
 def is_report(path: Path) -> bool:
     """True if ``path`` is empty or begins like a report written by :func:`write_report`."""
-    try:
-        with open(path, "rb") as fh:
-            start = fh.read(len(_REPORT_START))
-    except OSError:
-        return False
-    return start in (b"", _REPORT_START)
+    return begins_like(path, _REPORT_START)
 
 
 def write_report(result: BatchResult, path: Path) -> None:

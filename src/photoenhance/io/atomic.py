@@ -118,13 +118,30 @@ def owner_alive(m: re.Match[str]) -> bool | None:
 def is_stale_temp(path: Path, *, max_age: float = STALE_AFTER_SECONDS) -> bool:
     """True if temporary ``path`` can be removed: its owner is provably gone, or it cannot
     be checked and ``path`` was last modified more than ``max_age`` seconds ago."""
-    owner = _owner_state(path.name)
-    if owner is not None:
-        return not owner
+    return stale_by_owner_or_age(path, _owner_state(path.name), max_age)
+
+
+def stale_by_owner_or_age(path: Path, owner_alive: bool | None, max_age: float) -> bool:
+    """The staleness rule of temporaries and spools: gone when its owner is known to be
+    gone (``owner_alive`` False), kept while it lives (True); when the owner cannot be
+    checked (None), stale once ``path`` was last modified more than ``max_age`` s ago."""
+    if owner_alive is not None:
+        return not owner_alive
     try:
         return time.time() - path.lstat().st_mtime > max_age
     except OSError:
         return False
+
+
+def begins_like(path: Path, start: bytes) -> bool:
+    """True if ``path`` is empty or its first bytes are ``start``: a file this program
+    wrote (a report, an ``eval --json`` file, an HTML page) that it may replace."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(start))
+    except OSError:
+        return False
+    return head in (b"", start)
 
 
 def _reason(exc: BaseException) -> str:

@@ -17,11 +17,16 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import BinaryIO
 
-from photoenhance.io.atomic import OWNER_PATTERN, STALE_AFTER_SECONDS, owner_alive, owner_token
+from photoenhance.io.atomic import (
+    OWNER_PATTERN,
+    STALE_AFTER_SECONDS,
+    owner_alive,
+    owner_token,
+    stale_by_owner_or_age,
+)
 from photoenhance.io.errors import ImageReadError, ImageWriteError
 
 STDIO = "-"
@@ -51,13 +56,7 @@ def is_stale_spool(path: Path, *, max_age: float = STALE_AFTER_SECONDS) -> bool:
     provably gone, or cannot be checked (another machine, an older version's name) and
     the folder was last modified more than ``max_age`` seconds ago."""
     m = _SPOOL_RE.fullmatch(path.name)
-    owner = None if m is None else owner_alive(m)
-    if owner is not None:
-        return not owner
-    try:
-        return time.time() - path.lstat().st_mtime > max_age
-    except OSError:
-        return False
+    return stale_by_owner_or_age(path, None if m is None else owner_alive(m), max_age)
 
 
 def clean_stale_spools(parent: Path | None = None) -> int:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from photoenhance.display import printable
+from photoenhance.io.atomic import begins_like
 
 HTML_MARKER = b"<!DOCTYPE html>\n<!-- photoenhance html report: replaced by the next run -->\n"
 """How a page of ours begins (the only non-empty file a new page may replace)."""
@@ -45,12 +46,7 @@ def assets_dir_for(page: Path) -> Path:
 
 
 def _is_our_page(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            start = fh.read(len(HTML_MARKER))
-    except OSError:
-        return False
-    return start in (b"", HTML_MARKER)
+    return begins_like(path, HTML_MARKER)
 
 
 def _is_our_assets(folder: Path) -> bool:
