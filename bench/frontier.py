@@ -57,7 +57,7 @@ def _rows_of_study(path: Path, recipe: int, state: str, name: str) -> list[dict[
             for s in res["scores"] if s["recipe"] == recipe]
 
 
-def collect(study4: Path) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+def collect() -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
     """``[(row name, {"arch": size or None, "folds": [...]})]`` in table order."""
     groups: dict[str, dict[str, Any]] = {}
 
@@ -116,8 +116,8 @@ def speeds() -> tuple[dict[str, float], dict[str, Any]]:
     return out, raw
 
 
-def render(study4: Path, plot: Path | None) -> str:
-    groups, res4 = collect(study4)
+def render(plot: Path | None) -> str:
+    groups, res4 = collect()
     mp_s, raw = speeds()
     by_name = dict(groups)
     quad = _cat(by_name["colour map, quadratic 10x3"]["folds"], "psnr")
@@ -207,7 +207,8 @@ def _plot(points: list[tuple[str, float, float, float]], quad: float, path: Path
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--study", type=Path, default=ROOT / "runs" / "study4")
+    ap.add_argument("--study", type=Path, default=ROOT / "runs" / "study4",
+                    help="the folds laid out by bench/recipe.py (for --colour-maps)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--colour-maps", action="store_true", help="fit and score the colour maps per fold")
     ap.add_argument("--no-write", action="store_true")
@@ -218,7 +219,7 @@ def main() -> None:
         for r in rows:
             print(r["name"], r["fold"], f"{np.mean(r['last']['psnr']):.2f}")
         return
-    text = render(a.study, None if a.no_write else RESULTS / "frontier.png")
+    text = render(None if a.no_write else RESULTS / "frontier.png")
     print(text)
     if not a.no_write:
         write_section("frontier", text)
