@@ -80,3 +80,13 @@ class PlainProgress:
         eta = elapsed / done * (total - done)
         rate = "" if megapixels is None else f", {megapixels / elapsed:.1f} MP/s"
         return f"{done}/{total} photos{rate}, ETA {duration(eta)}"
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` as a single line: newlines and runs of whitespace become one space;
+    longer than ``limit`` characters, cut there and ended with ``...``.  The one rule for
+    every error and warning the program prints or returns."""
+    flat = " ".join(str(text).split())
+    if limit is not None and len(flat) > limit:
+        return flat[:limit] + "..."
+    return flat

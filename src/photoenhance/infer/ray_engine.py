@@ -75,6 +75,7 @@ from typing import Any
 
 import numpy as np
 
+from photoenhance.display import one_line
 from photoenhance.infer.photo import decode_photo, process_photo
 from photoenhance.infer.providers import ProviderUnavailableError, needs_gpu
 from photoenhance.infer.session import Enhancer, ModelLoadError
@@ -179,10 +180,6 @@ def _cause(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseEx
         todo.extend([e.__cause__, e.__context__, getattr(e, "cause", None)])
     return None
 
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] + "..." if len(text) > 300 else text
 
 
 @dataclass(frozen=True)
@@ -516,7 +513,7 @@ def run_ray(
         known = _cause(exc, (ModelLoadError, ProviderUnavailableError))
         if known is not None:
             raise type(known)(str(known)) from exc
-        raise EngineError(f"the Ray job failed: {_one_line(exc)}") from exc
+        raise EngineError(f"the Ray job failed: {one_line(exc, 300)}") from exc
     finally:
         if started is not None:
             _stop(ray, started)

@@ -27,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 
 from photoenhance.bundled import bundled_file
+from photoenhance.display import one_line
 from photoenhance.infer.context import band_on_grid, scan_image
 from photoenhance.infer.layout import PACKED_CHANNELS, copy_unpacked, pack, unpack
 from photoenhance.infer.providers import (
@@ -97,13 +98,9 @@ def read_model_info(path: Path) -> ModelInfo:
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several exception types
-        raise ModelLoadError(f"{path}: not a loadable ONNX model ({_one_line(exc)})") from exc
+        raise ModelLoadError(f"{path}: not a loadable ONNX model ({one_line(exc, 200) or type(exc).__name__})") from exc
     return _info_from_session(path, sess)
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def _check_model_path(path: Path) -> None:
@@ -145,7 +142,7 @@ def _meta_json(meta: dict[str, str], key: str) -> dict[str, Any]:
     try:
         value = json.loads(meta.get(key, "{}"))
     except ValueError as exc:
-        raise ValueError(f"{key} is not valid JSON ({_one_line(exc)})") from exc
+        raise ValueError(f"{key} is not valid JSON ({one_line(exc, 200) or type(exc).__name__})") from exc
     if not isinstance(value, dict):
         raise ValueError(f"{key} must be a JSON object, got {type(value).__name__}")
     return value
@@ -191,7 +188,7 @@ def _info_from_session(path: Path, sess: ort.InferenceSession) -> ModelInfo:
             params=_meta_int(meta, "photoenhance.params", "0", minimum=0),
         )
     except (ValueError, TypeError) as exc:
-        raise ModelLoadError(f"{path}: bad photoenhance metadata: {_one_line(exc)}") from exc
+        raise ModelLoadError(f"{path}: bad photoenhance metadata: {one_line(exc, 200) or type(exc).__name__}") from exc
     image, thumb = sess.get_inputs()
     outputs = sess.get_outputs()
     problems = [
@@ -395,7 +392,7 @@ class Enhancer:
         except ProviderUnavailableError:
             raise
         except Exception as exc:
-            raise ModelLoadError(f"{path}: cannot load model ({_one_line(exc)})") from exc
+            raise ModelLoadError(f"{path}: cannot load model ({one_line(exc, 200) or type(exc).__name__})") from exc
         wanted = resolve_provider(self.config.provider)
         if self.config.provider != "auto" and self.provider != ORT_PROVIDERS[wanted][0]:
             # onnxruntime falls back to the CPU (with a log line) when CUDA/TensorRT fail
@@ -419,7 +416,7 @@ class Enhancer:
             y = self.run_tile(tile, thumb)
         except Exception as exc:  # onnxruntime raises several exception types
             raise ModelLoadError(
-                f"{path}: the model fails on a test tile ({_one_line(exc)})"
+                f"{path}: the model fails on a test tile ({one_line(exc, 200) or type(exc).__name__})"
             ) from exc
         if not isinstance(y, np.ndarray) or y.shape != tile.shape or y.dtype != np.float32:
             got = getattr(y, "shape", type(y).__name__)

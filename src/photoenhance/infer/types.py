@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from photoenhance import __version__
+from photoenhance.display import one_line
 from photoenhance.infer.providers import PROVIDER_NAMES
 from photoenhance.infer.session import (
     LARGE_PHOTO_PIXELS,
@@ -381,9 +382,6 @@ class BatchProgress:
 ProgressCallback = Callable[[BatchProgress], None]
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
 
 def describe_error(exc: BaseException) -> str:
     """One line saying what went wrong, for a :class:`FileResult`'s ``error``."""
@@ -394,6 +392,6 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "out of memory"
     if isinstance(exc, OSError) and exc.strerror:
-        return _one_line(exc.strerror)
-    text = _one_line(str(exc))
+        return one_line(exc.strerror)
+    text = one_line(str(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

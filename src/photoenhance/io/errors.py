@@ -10,12 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from photoenhance.display import printable
-
-
-def _one_line(text: str) -> str:
-    """Collapse ``text`` to a single line (newlines/runs of whitespace become one space)."""
-    return " ".join(str(text).split())
+from photoenhance.display import one_line, printable
 
 
 class ImageReadError(ValueError):
@@ -23,7 +18,7 @@ class ImageReadError(ValueError):
 
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = Path(path)
-        self.reason = _one_line(reason)
+        self.reason = one_line(reason)
         super().__init__(f"{printable(self.path)}: {self.reason}")
 
 
@@ -32,7 +27,7 @@ class ImageWriteError(OSError):
 
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = Path(path)
-        self.reason = _one_line(reason)
+        self.reason = one_line(reason)
         super().__init__(f"{printable(self.path)}: {self.reason}")
 
     def __str__(self) -> str:
