@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -134,7 +135,10 @@ def record(work: Path) -> dict[str, object]:
         rec[f"{name}-stderr"] = proc.stderr
         rec[f"{name}-outputs"] = _tree(out)
         report = json.loads((work / f"{name}.json").read_text())
-        rec[f"{name}-report"] = json.loads(json.dumps(_scrub(report)).replace(str(work), "WORK"))
+        text = json.dumps(_scrub(report)).replace(str(work), "WORK")
+        # the bundled model's path names the checkout it was run from: keep only weights/...
+        text = re.sub(r'"/[^"]*?/weights/', '"WEIGHTS/', text)
+        rec[f"{name}-report"] = json.loads(text)
     rec["compare"] = _tree(work / "cmp")
     # the page's images sit in a folder named after the run's time: drop that part
     images = _tree(work / "page.html_files")
