@@ -1,4 +1,4 @@
-"""onnxruntime inference: exact tiling, in-place mode, strength, context, session cache.
+"""The Enhancer (infer/enhancer.py) on onnxruntime: exact tiling, in-place mode, strength, context, session cache.
 
 Uses the bundled INT8 model, so these tests need no torch."""
 
