@@ -110,7 +110,8 @@ def make_photos(folder: Path, count: int, megapixels: float, seed: int = 0) -> l
 
 
 def _model_only(folder: str, tile: int, threads: int | None, max_mp: float) -> PhaseResult:
-    from photoenhance.infer.session import Enhancer, InferenceConfig
+    from photoenhance.infer.enhancer import Enhancer
+    from photoenhance.infer.inference_config import InferenceConfig
     from photoenhance.io import read_image, walk_inputs
 
     t0 = time.perf_counter()
@@ -131,8 +132,8 @@ def _model_only(folder: str, tile: int, threads: int | None, max_mp: float) -> P
 def _end_to_end(
     folder: str, out: str, tile: int, threads: int | None, max_mp: float
 ) -> PhaseResult:
+    from photoenhance.infer.enhancer import Enhancer
     from photoenhance.infer.runner import RunConfig, run_batch
-    from photoenhance.infer.session import Enhancer
 
     config = RunConfig(
         output_dir=Path(out), tile=tile, threads=threads, overwrite=True, max_megapixels=max_mp
@@ -386,7 +387,8 @@ def make_heics(folder: Path, photos: Path, count: int, qualities: list[int], see
 
 def _heic_encode(paths: list[str], out: str, threads: int | None, baseline: bool) -> list[HeicResult]:
     """Enhance each HEIC (not timed), then time ``write_image`` as ``run`` calls it."""
-    from photoenhance.infer.session import Enhancer, InferenceConfig
+    from photoenhance.infer.enhancer import Enhancer
+    from photoenhance.infer.inference_config import InferenceConfig
     from photoenhance.io import heif, read_image, write_image
     from photoenhance.io.encode import _pil_image_banded, plan_output
 

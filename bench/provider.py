@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import onnxruntime as ort
 
-from photoenhance.infer.session import Enhancer, InferenceConfig
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.inference_config import InferenceConfig
 
 
 def _photo(megapixels: float, seed: int) -> np.ndarray:

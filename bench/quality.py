@@ -31,7 +31,9 @@ from photoenhance.data.pairs import find_pairs, load_pair, read_flags, split_pai
 from photoenhance.data.synthetic import SyntheticPairSource
 from photoenhance.evaluate import fp32_sibling
 from photoenhance.harm import do_no_harm, harm_measures, summarise
-from photoenhance.infer.session import Enhancer, InferenceConfig, bundled_model_path
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.inference_config import InferenceConfig
+from photoenhance.infer.model_file import bundled_model_path
 from photoenhance.io import read_rgb
 from photoenhance.metrics import psnr, ssim
 from photoenhance.quant.ptq import calibration_feeds, quantize_ptq

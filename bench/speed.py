@@ -42,15 +42,16 @@ def worker(kind: str, model: str, hw: tuple[int, int], repeats: int, threads: in
     img = np.clip(img + 0.05 * rng.random(img.shape, dtype=np.float32), 0, 1)
     img = (np.rint(img * 255) / 255).astype(np.float32)  # 8-bit values, like a decoded JPEG
     if kind.startswith("ort"):
-        from photoenhance.infer.session import Enhancer, InferenceConfig
+        from photoenhance.infer.enhancer import Enhancer
+        from photoenhance.infer.inference_config import InferenceConfig
 
         enh = Enhancer(InferenceConfig(model=Path(model), tile=TILE, threads=threads))
         run = lambda: enh.enhance(img, out=img)  # noqa: E731  (in place: bounded memory)
     else:
         import torch
 
-        from photoenhance.infer.context import context_thumbnail
-        from photoenhance.infer.session import plan_tiles
+        from photoenhance.contract.context import context_thumbnail
+        from photoenhance.infer.tiling import plan_tiles
         from photoenhance.train.checkpoint import load_checkpoint, model_from_checkpoint
 
         torch.set_num_threads(threads)

@@ -25,7 +25,8 @@ import numpy as np
 from PIL import Image
 
 from photoenhance.data.degrade import degrade
-from photoenhance.infer.session import Enhancer, InferenceConfig
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.inference_config import InferenceConfig
 from photoenhance.io import read_rgb
 
 REGION = 256

@@ -7,7 +7,7 @@ from typing import Any
 
 from pytest import importorskip
 
-from photoenhance.infer.session import bundled_model_path
+from photoenhance.infer.model_file import bundled_model_path
 
 
 def model_with_metadata(tmp_path: Path, name: str, **changes: str) -> Path:

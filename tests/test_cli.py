@@ -570,7 +570,7 @@ def test_output_that_is_a_file_is_usage_error(cli: Any, mixed: Path, tmp_path: P
 def test_config_model_relative_to_config_file(
     cli: Any, tmp_path: Path, isolated_user_dirs: Path
 ) -> None:
-    from photoenhance.infer.session import bundled_model_path
+    from photoenhance.infer.model_file import bundled_model_path
 
     (isolated_user_dirs.parent / "models").mkdir()
     model = isolated_user_dirs.parent / "models" / "mine.onnx"

@@ -38,7 +38,8 @@ def test_identity_row_matches_hand_computation(tmp_path: Path) -> None:
 def test_model_rows_are_means_of_per_pair_metrics(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnx")
-    from photoenhance.infer.session import Enhancer, InferenceConfig
+    from photoenhance.infer.enhancer import Enhancer
+    from photoenhance.infer.inference_config import InferenceConfig
     from photoenhance.io import read_rgb
     from photoenhance.model import create_model, head_convs
     from photoenhance.quant.export import export_onnx

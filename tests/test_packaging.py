@@ -24,7 +24,7 @@ MODEL_FILES = (
 HTML_PACKAGE = REPO / "src" / "photoenhance" / "infer" / "html_report"
 HTML_FILES = ("page.css", "page.js")
 WHERE = (
-    "from photoenhance.infer.session import bundled_model_path; "
+    "from photoenhance.infer.model_file import bundled_model_path; "
     "from photoenhance.bundled import weights_dir; "
     "print(bundled_model_path()); print(weights_dir())"
 )

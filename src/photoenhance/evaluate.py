@@ -8,7 +8,7 @@ target-free measures of the phone inputs (new clipping, crushed shadows, luma sh
 saturation change, noise gain). :func:`evaluate_photos` computes the target-free measures
 on any folder of photos (``photoenhance eval --photos DIR``).
 
-No torch: every model runs through onnxruntime (:class:`~photoenhance.infer.session.Enhancer`).
+No torch: every model runs through onnxruntime (:class:`~photoenhance.infer.enhancer.Enhancer`).
 Per pair, the model sees the phone image at its own size with its own context thumbnail
 (as in training); PSNR is on RGB in [0, 1], SSIM with a Gaussian window σ=1.5 per channel
 (:mod:`photoenhance.metrics`). Means are over pairs.
@@ -39,7 +39,9 @@ from photoenhance.data.pairs import (
     split_pairs,
 )
 from photoenhance.harm import HarmMeasures, HarmSummary, do_no_harm, harm_measures, summarise
-from photoenhance.infer.session import Enhancer, InferenceConfig, ModelLoadError, bundled_model_path
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.inference_config import InferenceConfig
+from photoenhance.infer.model_file import ModelLoadError, bundled_model_path
 from photoenhance.io import ImageReadError, read_rgb, walk_inputs
 from photoenhance.metrics import psnr, ssim
 
@@ -181,7 +183,7 @@ def evaluate(
             enh = None
             if path is not None:
                 try:
-                    enh = Enhancer(InferenceConfig(model=path, threads=cfg.threads, tile=4096))
+                    enh = Enhancer(InferenceConfig(model=path, threads=cfg.threads))
                 except ModelLoadError as exc:
                     raise EvalError(str(exc)) from exc
             ps, ss, dp, ds, hm = [], [], [], [], []

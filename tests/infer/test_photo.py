@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.inference_config import InferenceConfig
 from photoenhance.infer.naming import plan_batch
 from photoenhance.infer.photo import process_photo
 from photoenhance.infer.runner import RunConfig, Status, run_batch
-from photoenhance.infer.session import Enhancer, InferenceConfig
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,14 @@ from typing import Any
 import onnxruntime as ort
 import pytest
 
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.inference_config import InferenceConfig
 from photoenhance.infer.providers import (
     ProviderUnavailableError,
     needs_gpu,
-    provider_name,
     resolve_provider,
 )
 from photoenhance.infer.runner import RunConfig
-from photoenhance.infer.session import Enhancer, InferenceConfig
 
 CPU_ONLY = ["CPUExecutionProvider"]
 GPU = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -27,7 +27,6 @@ def test_auto_picks_cuda_when_present_never_tensorrt() -> None:
     assert resolve_provider("auto", GPU) == "cuda"
     assert resolve_provider("tensorrt", GPU) == "tensorrt"
     assert needs_gpu("cuda") and needs_gpu("tensorrt") and not needs_gpu("cpu")
-    assert provider_name("CUDAExecutionProvider") == "cuda"
 
 
 @pytest.mark.parametrize("name", ["cuda", "tensorrt"])
@@ -73,13 +72,61 @@ def test_report_and_info_name_the_provider(cli: Any, make_photo: Any, tmp_path: 
 
 
 def test_default_tile_is_larger_on_a_gpu_provider() -> None:
-    from photoenhance.infer.providers import GPU_DEFAULT_TILE, default_tile
+    from photoenhance.infer.tiling import CPU_TILE, GPU_TILE, default_tile
 
     gpu = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     cpu = ["CPUExecutionProvider"]
-    assert default_tile("auto", 2048, gpu) == GPU_DEFAULT_TILE == 4096
-    assert default_tile("cuda", 2048, gpu) == 4096
-    assert default_tile("auto", 2048, cpu) == 2048
-    assert default_tile("cpu", 2048, gpu) == 2048
-    assert default_tile("cuda", 2048, cpu) == 2048  # unusable: its error comes later
-    assert default_tile("nonsense", 1024, gpu) == 1024
+    assert (CPU_TILE, GPU_TILE) == (2048, 4096)
+    assert default_tile("auto", gpu) == GPU_TILE
+    assert default_tile("cuda", gpu) == GPU_TILE
+    assert default_tile("tensorrt", ["TensorrtExecutionProvider", *gpu]) == GPU_TILE
+    assert default_tile("auto", cpu) == CPU_TILE
+    assert default_tile("cpu", gpu) == CPU_TILE
+    assert default_tile("cuda", cpu) == CPU_TILE  # unusable: its error comes later
+    assert default_tile("nonsense", gpu) == CPU_TILE
+
+
+@pytest.mark.parametrize("provider", ["auto", "cpu", "cuda", "tensorrt"])
+@pytest.mark.parametrize("available", [CPU_ONLY, GPU], ids=["cpu-build", "gpu-build"])
+def test_info_run_watch_eval_resolve_the_same_tile(
+    provider: str, available: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule (infer.tiling.default_tile): with no --tile and no config-file tile,
+    ``info`` (its InferenceConfig), ``run`` and ``watch`` (the CLI's RunConfig, which
+    makes the session's InferenceConfig) and ``eval`` (InferenceConfig, CPU provider)
+    agree, per provider, on a CPU-only and on a GPU build of onnxruntime."""
+    from photoenhance.cli.runconfig import _build_run_config
+    from photoenhance.infer.tiling import CPU_TILE, GPU_TILE, default_tile
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: list(available))
+    gpu = provider in ("cuda", "tensorrt", "auto") and available == GPU
+    want = GPU_TILE if gpu else CPU_TILE
+    assert default_tile(provider) == want
+    info_tile = InferenceConfig(provider=provider).tile  # as `info --provider` builds it
+    flags = dict(
+        output=None, recursive=True, format=None, quality=None, model=None, strength=None,
+        tile=None, threads=None, overwrite=False, dry_run=True, compare=None, max_megapixels=200.0,
+    )  # fmt: skip
+    run_config = _build_run_config(**flags, provider=provider)  # `run --provider`
+    assert info_tile == run_config.tile == run_config.inference_config().tile == want
+    if provider == "auto":  # `watch` has no --provider: RunConfig's default, auto
+        assert _build_run_config(**flags).tile == want
+    # `eval` loads its models with InferenceConfig's defaults: the CPU provider
+    assert InferenceConfig(model=None, threads=None).tile == default_tile("cpu") == CPU_TILE
+
+
+@pytest.mark.parametrize("provider", ["auto", "cpu"])
+def test_info_shows_the_tile_run_uses(
+    provider: str, cli: Any, make_photo: Any, tmp_path: Path
+) -> None:
+    """End to end on this machine: `info` prints the tile that `run` records."""
+    from photoenhance.infer.tiling import default_tile
+
+    r = cli("info", "--provider", provider)
+    assert r.exit_code == 0
+    assert "tile:" in r.stdout and f"{default_tile(provider)} px" in r.stdout
+    src = make_photo(tmp_path / "in" / "a.jpg")
+    report = tmp_path / "r.json"
+    r = cli("run", src, "-o", tmp_path / "out", "--provider", provider, "--report", report)
+    assert r.exit_code == 0
+    assert json.loads(report.read_text())["settings"]["tile"] == default_tile(provider)

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from photoenhance.infer import ray_engine
+from photoenhance.infer.model_file import ModelLoadError
 from photoenhance.infer.runner import BatchProgress, RunConfig, Status, run_batch
-from photoenhance.infer.session import ModelLoadError
 from photoenhance.io import MARKER_NAME, is_complete_image
 from photoenhance.io.atomic import is_temp_name
 

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 import photoenhance.infer.local as local
 import photoenhance.infer.photo as photo_mod
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.inference_config import InferenceConfig
 from photoenhance.infer.runner import (
     BatchProgress,
     NoInputsError,
@@ -28,7 +30,6 @@ from photoenhance.infer.runner import (
     plan_batch,
     run_batch,
 )
-from photoenhance.infer.session import Enhancer, InferenceConfig
 from photoenhance.io import is_complete_image
 from photoenhance.io.atomic import temp_name_for
 

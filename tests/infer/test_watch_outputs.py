@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from photoenhance.infer.local import run_local
+from photoenhance.infer.model_file import bundled_model_path
 from photoenhance.infer.naming import plan_batch
-from photoenhance.infer.session import bundled_model_path, read_model_info
+from photoenhance.infer.ort_session import read_model_info
 from photoenhance.infer.types import RunConfig, Status
 from photoenhance.infer.watch import WatchConfig, WatchEvent, _Watcher
 from photoenhance.io import MARKER_NAME, is_output_folder

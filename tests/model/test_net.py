@@ -96,7 +96,7 @@ def test_numpy_thumbnail_is_the_torch_thumbnail(hw: tuple[int, int]) -> None:
     """Training (torch) and inference (numpy) compute the global-context input alike."""
     import numpy as np
 
-    from photoenhance.infer.context import context_thumbnail as np_thumb
+    from photoenhance.contract.context import context_thumbnail as np_thumb
     from photoenhance.model import context_thumbnail as torch_thumb
 
     img = np.random.default_rng(hw[0]).random((*hw, 3), dtype=np.float32)

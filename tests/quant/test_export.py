@@ -12,8 +12,8 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 import onnxruntime as ort  # noqa: E402
 
-from photoenhance.infer.context import context_thumbnail  # noqa: E402
-from photoenhance.infer.layout import pack, unpack  # noqa: E402
+from photoenhance.contract.context import context_thumbnail  # noqa: E402
+from photoenhance.contract.layout import pack, unpack  # noqa: E402
 from photoenhance.metrics import psnr  # noqa: E402
 from photoenhance.model.fake_quant import set_quant_mode  # noqa: E402
 from photoenhance.quant.export import export_onnx  # noqa: E402
@@ -116,7 +116,7 @@ def test_int8_export_refuses_an_uncalibrated_model(tmp_path: Path) -> None:
 def test_bundled_int8_model_matches_its_checkpoint(photo) -> None:  # type: ignore[no-untyped-def]
     """The shipped INT8 ONNX is the export of the shipped QAT checkpoint: onnxruntime
     and the torch fake-quant model agree on a real photo (worst 96 px crop too)."""
-    from photoenhance.infer.session import bundled_model_path
+    from photoenhance.infer.model_file import bundled_model_path
     from photoenhance.train.checkpoint import load_checkpoint, model_from_checkpoint
 
     weights = bundled_model_path().parent
@@ -137,7 +137,9 @@ def test_bundled_int8_model_matches_its_checkpoint(photo) -> None:  # type: igno
 def test_exported_int8_model_tiles_bit_exactly(exported, photo) -> None:  # type: ignore[no-untyped-def]
     """Every layout tiles exactly: tiled INT8 output equals the whole-image output (the
     halo in the metadata covers the receptive field; the context is per photo)."""
-    from photoenhance.infer.session import Enhancer, InferenceConfig, plan_tiles
+    from photoenhance.infer.enhancer import Enhancer
+    from photoenhance.infer.inference_config import InferenceConfig
+    from photoenhance.infer.tiling import plan_tiles
 
     img = np.ascontiguousarray(np.rint(photo[:301, :459] * 255) / 255, dtype=np.float32)
     whole = Enhancer(InferenceConfig(model=exported[0], tile=4096)).enhance(img)

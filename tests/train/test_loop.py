@@ -11,7 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from photoenhance.infer.session import Enhancer, InferenceConfig, read_model_info  # noqa: E402
+from photoenhance.infer.enhancer import Enhancer  # noqa: E402
+from photoenhance.infer.inference_config import InferenceConfig  # noqa: E402
+from photoenhance.infer.ort_session import read_model_info  # noqa: E402
 from photoenhance.train.checkpoint import load_checkpoint  # noqa: E402
 from photoenhance.train.loop import TrainConfig, TrainError, train  # noqa: E402
 

@@ -46,9 +46,10 @@ def info_command(
     import onnxruntime as ort
 
     from photoenhance.config import ConfigError, cache_dir, load_config
+    from photoenhance.infer.enhancer import Enhancer
+    from photoenhance.infer.inference_config import InferenceConfig
+    from photoenhance.infer.model_file import ModelLoadError
     from photoenhance.infer.providers import PROVIDER_NAMES, ProviderUnavailableError
-    from photoenhance.infer.runner import DEFAULT_TILE
-    from photoenhance.infer.session import Enhancer, InferenceConfig, ModelLoadError
     from photoenhance.io import heif_available
 
     try:
@@ -66,7 +67,7 @@ def info_command(
         enhancer = Enhancer(
             InferenceConfig(
                 model=model,
-                tile=cfg.run.tile or DEFAULT_TILE,
+                tile=cfg.run.tile or None,  # None: default_tile(provider), as run/watch/eval
                 threads=threads,
                 cache_dir=cache,
                 provider=provider,

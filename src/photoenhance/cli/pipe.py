@@ -22,9 +22,9 @@ def _run_pipe(
     """``run - -o -`` / ``run PHOTO -o -``: one photo to stdout; everything else on stderr."""
     import sys
 
+    from photoenhance.infer.model_file import ModelLoadError
     from photoenhance.infer.pipe import run_pipe
     from photoenhance.infer.runner import OutputConflictError, write_report
-    from photoenhance.infer.session import ModelLoadError
     from photoenhance.io import ImageWriteError
     from photoenhance.io.pipe import emit, is_stdio
 

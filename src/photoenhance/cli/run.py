@@ -231,6 +231,7 @@ def run_command(
     ] = None,
 ) -> None:
     """Enhance photos from INPUT files/folders into the output folder."""
+    from photoenhance.infer.model_file import ModelLoadError
     from photoenhance.infer.runner import (
         BatchProgress,
         EngineError,
@@ -241,7 +242,6 @@ def run_command(
         run_batch,
         write_report,
     )
-    from photoenhance.infer.session import ModelLoadError
     from photoenhance.io import ImageWriteError
 
     config = _build_run_config(

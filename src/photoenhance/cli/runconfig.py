@@ -31,8 +31,7 @@ def _build_run_config(
 ) -> RunConfig:
     """Merge flags over config-file defaults into a :class:`RunConfig` (exit 2 on errors)."""
     from photoenhance.config import ConfigError, cache_dir, load_config, normalise_output_format
-    from photoenhance.infer.providers import default_tile
-    from photoenhance.infer.runner import DEFAULT_TILE, RunConfig
+    from photoenhance.infer.runner import RunConfig
 
     try:
         defaults = load_config().run
@@ -52,12 +51,8 @@ def _build_run_config(
             strength=strength
             if strength is not None
             else (defaults.strength if defaults.strength is not None else 1.0),
-            tile=tile
-            if tile is not None
-            else (
-                defaults.tile
-                or default_tile(str(engine.get("provider") or "auto"), DEFAULT_TILE)
-            ),
+            # None: RunConfig resolves default_tile(provider), the one rule
+            tile=tile if tile is not None else (defaults.tile or None),
             threads=threads if threads is not None else defaults.threads,
             overwrite=overwrite,
             dry_run=dry_run,

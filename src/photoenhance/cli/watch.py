@@ -91,7 +91,7 @@ def watch_command(
     import signal
     import threading
 
-    from photoenhance.infer.session import ModelLoadError
+    from photoenhance.infer.model_file import ModelLoadError
     from photoenhance.infer.watch import WatchConfig, WatchEvent, watch_folders
 
     config = _build_run_config(

@@ -22,8 +22,8 @@ import queue
 import threading
 from pathlib import Path
 
+from photoenhance.infer.enhancer import Enhancer
 from photoenhance.infer.photo import PhotoInFlight, decode_photo, enhance_photo, write_photo
-from photoenhance.infer.session import Enhancer
 from photoenhance.infer.types import (
     BatchPlan,
     BatchProgress,

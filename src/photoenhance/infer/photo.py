@@ -1,7 +1,7 @@
 """One photo, start to finish: the per-photo work every engine runs.
 
 :func:`process_photo` takes one planned photo (:class:`~photoenhance.infer.types.PlannedFile`),
-a loaded :class:`~photoenhance.infer.session.Enhancer` and the run's settings, and gives
+a loaded :class:`~photoenhance.infer.enhancer.Enhancer` and the run's settings, and gives
 its :class:`~photoenhance.infer.types.FileResult`: decode → colour → enhance → encode →
 atomic write (+ compare image), every warning returned as data.  It is composed of three
 stages that the local engine (:mod:`photoenhance.infer.local`) runs on different threads
@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from photoenhance.infer.compare import small_copy, write_compare
-from photoenhance.infer.session import Enhancer
+from photoenhance.infer.enhancer import Enhancer
 from photoenhance.infer.types import FileResult, PlannedFile, RunConfig, Status, describe_error
 from photoenhance.io import (
     DecodedImage,

@@ -24,9 +24,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.model_file import file_sha256
 from photoenhance.infer.naming import COMPARE_SUFFIX, check_report_path
 from photoenhance.infer.photo import process_photo
-from photoenhance.infer.session import Enhancer, file_sha256
 from photoenhance.infer.types import (
     BatchResult,
     FileResult,

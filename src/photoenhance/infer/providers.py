@@ -14,22 +14,17 @@ auto       ``cuda`` when this onnxruntime build has it, else ``cpu`` (TensorRT o
 
 A requested provider this onnxruntime build lacks is a usage error
 (:class:`ProviderUnavailableError`), and so is one that the build lists but cannot start
-(no GPU, missing CUDA or TensorRT libraries): :class:`~photoenhance.infer.session.Enhancer`
-checks that the session really runs on the requested provider.  No torch here.
+(no GPU, missing CUDA or TensorRT libraries): :class:`~photoenhance.infer.enhancer.Enhancer`
+checks that the session really runs on the requested provider. The default tile per
+provider is :func:`photoenhance.infer.tiling.default_tile`. No torch here, and onnxruntime
+is imported only when a provider is resolved (``infer/types.py`` stays free of it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import onnxruntime as ort
-
 PROVIDER_NAMES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
-# Tiles on a GPU provider when --tile is not given: 12 MP in one tile. Measured on an H200
-# (BENCHMARKS.md "INT8 model per execution provider on a GPU"): 12.2 MP/s at 2048 px,
-# 48.4 MP/s at 4096 px — per-tile overhead (copies, tiling on the host) starves the GPU.
-# Outputs do not depend on the tile size (tiling is exact).
-GPU_DEFAULT_TILE = 4096
 _CPU = "CPUExecutionProvider"
 _CUDA = "CUDAExecutionProvider"
 _TRT = "TensorrtExecutionProvider"
@@ -64,6 +59,8 @@ def resolve_provider(name: str, available: Sequence[str] | None = None) -> str:
     Raises:
         ProviderUnavailableError: unknown name, or a provider this build lacks.
     """
+    import onnxruntime as ort  # here, not at the top: see the module docstring
+
     have = list(ort.get_available_providers() if available is None else available)
     if name == "auto":
         return "cuda" if _CUDA in have else "cpu"
@@ -78,23 +75,3 @@ def resolve_provider(name: str, available: Sequence[str] | None = None) -> str:
             f"(available: {', '.join(have) or 'none'}); {_INSTALL.get(name, '')}".rstrip("; ")
         )
     return name
-
-
-def provider_name(ort_provider: str) -> str:
-    """``cpu``/``cuda``/``tensorrt`` for an onnxruntime provider name (else itself)."""
-    for name, providers in ORT_PROVIDERS.items():
-        if providers[0] == ort_provider:
-            return name
-    return ort_provider
-
-
-def default_tile(provider: str, cpu_tile: int, available: Sequence[str] | None = None) -> int:
-    """The tile size to use when none is given: :data:`GPU_DEFAULT_TILE` when ``provider``
-    (``auto`` resolved against ``available``, default this onnxruntime's providers) runs
-    on a GPU, else ``cpu_tile``.  An unusable provider gives ``cpu_tile`` (its error comes
-    later, where the session is made)."""
-    try:
-        resolved = resolve_provider(provider, available)
-    except ProviderUnavailableError:
-        return cpu_tile
-    return GPU_DEFAULT_TILE if needs_gpu(resolved) else cpu_tile

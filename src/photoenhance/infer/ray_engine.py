@@ -76,9 +76,10 @@ from typing import Any
 import numpy as np
 
 from photoenhance.display import one_line
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.model_file import ModelLoadError
 from photoenhance.infer.photo import decode_photo, process_photo
 from photoenhance.infer.providers import ProviderUnavailableError, needs_gpu
-from photoenhance.infer.session import Enhancer, ModelLoadError
 from photoenhance.infer.types import (
     BatchPlan,
     BatchProgress,

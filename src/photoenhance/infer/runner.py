@@ -23,7 +23,7 @@ Errors
     Every failure (unreadable input, output folder that cannot be created, write error,
     disk full...) becomes a :class:`FileResult` with ``status == "error"`` and a one-line
     reason; the batch goes on.  Only a model that cannot be loaded
-    (:class:`~photoenhance.infer.session.ModelLoadError`) or finding no inputs at all
+    (:class:`~photoenhance.infer.model_file.ModelLoadError`) or finding no inputs at all
     (:class:`NoInputsError`) aborts the batch; temporaries of a killed run are removed
     from the output (and compare) folder at start.
 """
@@ -37,7 +37,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from photoenhance.infer.enhancer import Enhancer
 from photoenhance.infer.local import SLOT_MEGAPIXELS, run_local
+from photoenhance.infer.model_file import ModelInfo, bundled_model_path, file_sha256
 from photoenhance.infer.naming import (
     COMPARE_SUFFIX,
     NAME_MAX,
@@ -45,20 +47,13 @@ from photoenhance.infer.naming import (
     check_report_path,
     plan_batch,
 )
+from photoenhance.infer.ort_session import read_model_info
 from photoenhance.infer.photo import process_photo
 from photoenhance.infer.providers import ProviderUnavailableError
 from photoenhance.infer.ray_engine import EngineError, EngineUnavailableError, run_ray
 from photoenhance.infer.report import runtime_versions, write_report
-from photoenhance.infer.session import (
-    Enhancer,
-    ModelInfo,
-    bundled_model_path,
-    file_sha256,
-    read_model_info,
-)
 from photoenhance.infer.types import (
     DEFAULT_MAX_MEGAPIXELS,
-    DEFAULT_TILE,
     ENGINES,
     WRITE_FORMATS,
     BatchPlan,
@@ -83,7 +78,6 @@ from photoenhance.io.manifest import OutputRecord, input_key, record_key, update
 __all__ = [
     "COMPARE_SUFFIX",
     "DEFAULT_MAX_MEGAPIXELS",
-    "DEFAULT_TILE",
     "ENGINES",
     "NAME_MAX",
     "SLOT_MEGAPIXELS",

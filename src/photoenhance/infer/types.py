@@ -16,18 +16,13 @@ from typing import Any
 
 from photoenhance import __version__
 from photoenhance.display import one_line
+from photoenhance.infer.inference_config import InferenceConfig
+from photoenhance.infer.model_file import ModelInfo
 from photoenhance.infer.providers import PROVIDER_NAMES
-from photoenhance.infer.session import (
-    LARGE_PHOTO_PIXELS,
-    LARGE_PHOTO_TILE,
-    InferenceConfig,
-    ModelInfo,
-)
+from photoenhance.infer.tiling import LARGE_PHOTO_PIXELS, LARGE_PHOTO_TILE, default_tile
 from photoenhance.io import MARKER_REASON, ImageReadError, ImageWriteError
 from photoenhance.io.manifest import FileIdentity
 
-DEFAULT_TILE = 2048
-"""Tile size used by the runner (larger than the session default: the 80 px halo costs less)."""
 DEFAULT_MAX_MEGAPIXELS = 200.0
 WRITE_FORMATS: tuple[str, ...] = ("jpeg", "png", "tiff", "webp")
 """Formats ``RunConfig.format`` accepts (None keeps each input's format)."""
@@ -68,7 +63,9 @@ class RunConfig:
         quality: JPEG/WebP quality 1..100; None: about the original's (see io.write_image).
         model: ONNX model; None: the bundled INT8 model.
         strength: 0..1 blend between input (0) and the network's output (1).
-        tile: inference tile size in pixels (the halo comes from the model).
+        tile: inference tile size in pixels (the halo comes from the model); None:
+            :func:`~photoenhance.infer.tiling.default_tile` of ``provider``, resolved
+            when the config is made.
         threads: onnxruntime intra-op threads; None: onnxruntime's default.
         overwrite: redo outputs that already exist and are complete.
         dry_run: plan only; nothing is written (not even ``output_dir``).
@@ -102,7 +99,7 @@ class RunConfig:
     quality: int | None = None
     model: Path | None = None
     strength: float = 1.0
-    tile: int = DEFAULT_TILE
+    tile: int | None = None
     threads: int | None = None
     overwrite: bool = False
     dry_run: bool = False
@@ -121,7 +118,10 @@ class RunConfig:
     ray_gpus_per_actor: float | None = None
 
     def __post_init__(self) -> None:
-        """Validate values (raises ``ValueError`` with a message naming the option)."""
+        """Validate values (raises ``ValueError`` with a message naming the option) and
+        resolve an unset ``tile`` (:func:`~photoenhance.infer.tiling.default_tile`)."""
+        if self.tile is None:
+            object.__setattr__(self, "tile", default_tile(self.provider))
         if self.format is not None and self.format not in WRITE_FORMATS:
             raise ValueError(
                 f"--format must be one of same, {', '.join(WRITE_FORMATS)}; got {self.format!r}"

@@ -66,9 +66,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from photoenhance.infer.enhancer import Enhancer
 from photoenhance.infer.local import run_local
 from photoenhance.infer.naming import name_key, plan_batch
-from photoenhance.infer.session import Enhancer
 from photoenhance.infer.types import (
     BatchPlan,
     BatchProgress,

@@ -15,7 +15,7 @@ Entering with space-to-depth and leaving with depth-to-space avoids full-resolut
 3-channel convs (the slowest INT8 layers); the first gated step is a stride-2 4x4-ish
 conv expressed as a 3x3 conv on the space-to-depth input. The exported graph is
 :meth:`EnhanceNet.forward_s2d`: it takes and returns the space-to-depth tensors, and
-``photoenhance.infer.layout`` packs them (channels-last) outside the graph.
+``photoenhance.contract.layout`` packs them (channels-last) outside the graph.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from photoenhance.contract.spec import CONTEXT_SIZE, MULTIPLE
 from photoenhance.model.blocks import (
     ContextEncoder,
     ConvAct,
@@ -42,9 +43,6 @@ from photoenhance.model.blocks import (
 )
 from photoenhance.model.fake_quant import ActQuant
 
-#: H and W of the core network's input must be multiples of this.
-MULTIPLE = 8
-CONTEXT_SIZE = 64
 HEADS = ("headroom", "residual")
 LAYOUTS = ("v2", "v3")
 
@@ -221,7 +219,7 @@ class EnhanceNet(nn.Module):
 
 def context_thumbnail(x: torch.Tensor) -> torch.Tensor:
     """``(N, 3, H, W) → (N, 3, 64, 64)`` adaptive average pooling; the numpy twin is
-    :func:`photoenhance.infer.context.context_thumbnail` (identical bins)."""
+    :func:`photoenhance.contract.context.context_thumbnail` (identical bins)."""
     return F.adaptive_avg_pool2d(x, CONTEXT_SIZE)
 
 

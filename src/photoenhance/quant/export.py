@@ -1,14 +1,11 @@
 """ONNX export of the network: FP32, and INT8 QDQ from a QAT model.
 
-Both graphs have two inputs and dynamic height/width (format 2):
-
-``image``  float32 ``(N, H/2, W/2, 12)``: the RGB image in [0, 1] in space-to-depth
-           NHWC layout (channel ``(dy * 2 + dx) * 3 + c``, see
-           :mod:`photoenhance.infer.layout`), H and W multiples of 8
-``thumb``  float32 ``(N, 3, 64, 64)``: adaptive average pool of the *whole* image
-           (the global-context contract; identical for every tile of an image)
-
-and one output ``enhanced`` in the layout of ``image``, in [0, 1]. The network runs at
+Both graphs follow the model contract (:mod:`photoenhance.contract`, format 2): inputs
+``image`` float32 ``(N, H/2, W/2, 12)`` (space-to-depth NHWC, see
+:mod:`photoenhance.contract.layout`) and ``thumb`` float32 ``(N, 3, 64, 64)`` (the whole
+image's context thumbnail, :mod:`photoenhance.contract.context`), dynamic height/width,
+and one output ``enhanced`` in the layout of ``image``, in [0, 1]; the metadata comes
+from :func:`photoenhance.contract.writer.model_metadata`. The network runs at
 S/2 from its first layer, and onnxruntime's INT8 convolutions are channels-last, so this
 layout leaves no SpaceToDepth, DepthToSpace or Transpose in the optimised INT8 graph
 (packing is done by numpy, fused with the copy of each tile). The INT8 file is a QDQ graph:
@@ -23,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +31,17 @@ from onnx import helper, numpy_helper
 from torch import nn
 
 from photoenhance import __version__
+from photoenhance.contract.spec import (
+    CONTEXT_SIZE,
+    DYNAMIC_AXES,
+    FORMAT,
+    INPUT_NAMES,
+    META_MACS_PER_MP,
+    OUTPUT_NAME,
+)
+from photoenhance.contract.writer import model_metadata as contract_metadata
 from photoenhance.model.fake_quant import INT8_MAX, QConv2d, quant_mode, set_quant_mode
 from photoenhance.model.net import (
-    CONTEXT_SIZE,
-    MULTIPLE,
     EnhanceNet,
     count_params,
     macs_per_megapixel,
@@ -46,10 +49,8 @@ from photoenhance.model.net import (
 )
 
 OPSET = 17
-INPUT_NAMES = ("image", "thumb")
-OUTPUT_NAME = "enhanced"
-#: the I/O contract version in the metadata: "2" = space-to-depth NHWC image tensors
-FORMAT = "2"
+
+__all__ = ["FORMAT", "INPUT_NAMES", "OPSET", "OUTPUT_NAME", "ExportInfo", "export_onnx", "model_metadata"]
 
 
 @dataclass(frozen=True)
@@ -84,29 +85,17 @@ def _bake_weights(net: nn.Module) -> None:
 
 
 def model_metadata(net: EnhanceNet, precision: str) -> dict[str, str]:
-    """The ``metadata_props`` every exported file carries (read by ``infer`` and ``info``)."""
-    return {
-        "photoenhance.version": __version__,
-        "photoenhance.format": FORMAT,
-        "photoenhance.model_size": net.config.name,
-        "photoenhance.config": json.dumps(net.config.to_dict()),
-        "photoenhance.precision": precision,
-        "photoenhance.macs_per_mp": f"{macs_per_megapixel(net):.0f}",
-        "photoenhance.multiple": str(MULTIPLE),
-        "photoenhance.params": str(count_params(net)),
-        # tiles need this much halo to match whole-image inference (rounded up to 8)
-        "photoenhance.halo": str(-(-receptive_radius(net.config) // MULTIPLE) * MULTIPLE),
-        "photoenhance.context": json.dumps(
-            {
-                "input": "thumb",
-                "size": CONTEXT_SIZE,
-                "method": "adaptive_avg_pool2d of the whole image, RGB [0,1], "
-                "same bins as torch.nn.functional.adaptive_avg_pool2d",
-            }
-        ),
-        "photoenhance.io": "image: float32 (N, H/2, W/2, 12) space-to-depth(2) NHWC of RGB "
-        "[0,1], channel (dy*2+dx)*3+c, H,W multiple of 8; output enhanced: same layout, [0,1]",
-    }
+    """The ``metadata_props`` every exported file carries (read by ``infer`` and ``info``):
+    the contract's :func:`~photoenhance.contract.writer.model_metadata` of this network."""
+    return contract_metadata(
+        version=__version__,
+        model_size=net.config.name,
+        config=net.config.to_dict(),
+        precision=precision,
+        macs_per_mp=macs_per_megapixel(net),
+        params=count_params(net),
+        receptive_radius=receptive_radius(net.config),
+    )
 
 
 def _torch_export(core: nn.Module, example: tuple[torch.Tensor, torch.Tensor]) -> onnx.ModelProto:
@@ -121,11 +110,7 @@ def _torch_export(core: nn.Module, example: tuple[torch.Tensor, torch.Tensor]) -
             opset_version=OPSET,
             input_names=list(INPUT_NAMES),
             output_names=[OUTPUT_NAME],
-            dynamic_axes={
-                "image": {0: "batch", 1: "half_height", 2: "half_width"},
-                "thumb": {0: "batch"},
-                OUTPUT_NAME: {0: "batch", 1: "half_height", 2: "half_width"},
-            },
+            dynamic_axes={k: dict(v) for k, v in DYNAMIC_AXES.items()},
             do_constant_folding=True,
         )
     return onnx.load_from_string(buf.getvalue())
@@ -285,4 +270,4 @@ def export_onnx(net: EnhanceNet, path: str | Path, *, int8: bool) -> ExportInfo:
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
-    return ExportInfo(path, precision, n_convs, float(meta["photoenhance.macs_per_mp"]))
+    return ExportInfo(path, precision, n_convs, float(meta[META_MACS_PER_MP]))

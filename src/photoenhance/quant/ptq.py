@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from photoenhance.infer.context import context_thumbnail
-from photoenhance.infer.layout import pack
+from photoenhance.contract.context import context_thumbnail
+from photoenhance.contract.layout import pack
+from photoenhance.contract.spec import IMAGE_INPUT, META_PRECISION, THUMB_INPUT
 
 
 class PTQUnavailable(RuntimeError):
@@ -34,8 +35,8 @@ def calibration_feeds(images: Iterable[np.ndarray], multiple: int = 8) -> list[d
         x = np.rint(img[:h, :w] * 255.0) / 255.0
         feeds.append(
             {
-                "image": pack(x.astype(np.float32)),
-                "thumb": context_thumbnail(x.astype(np.float32)),
+                IMAGE_INPUT: pack(x.astype(np.float32)),
+                THUMB_INPUT: context_thumbnail(x.astype(np.float32)),
             }
         )
     return feeds
@@ -93,6 +94,6 @@ def _copy_metadata(src: Path, dst: Path) -> None:
     s, d = onnx.load(str(src)), onnx.load(str(dst))
     del d.metadata_props[:]
     for p in s.metadata_props:
-        value = "int8-ptq" if p.key == "photoenhance.precision" else p.value
+        value = "int8-ptq" if p.key == META_PRECISION else p.value
         d.metadata_props.add(key=p.key, value=value)
     onnx.save(d, str(dst))

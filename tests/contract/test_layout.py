@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoenhance.infer.layout import copy_unpacked, pack, unpack, unpacked_view
+from photoenhance.contract.layout import copy_unpacked, pack, unpack, unpacked_view
 
 
 @pytest.fixture()

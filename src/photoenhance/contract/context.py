@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-CONTEXT_SIZE = 64
+from photoenhance.contract.spec import CONTEXT_SIZE
+
+__all__ = ["CONTEXT_SIZE", "band_on_grid", "context_thumbnail", "scan_image"]
 
 
 def _bins(n: int, out: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: channels of the packed layout (2 x 2 sub-pixels x RGB)
-PACKED_CHANNELS = 12
+from photoenhance.contract.spec import PACKED_CHANNELS
+
+__all__ = ["PACKED_CHANNELS", "copy_unpacked", "pack", "unpack", "unpacked_view"]
 
 
 _PAIR = np.dtype((np.void, 24))  # two RGB float32 pixels side by side

@@ -1,4 +1,4 @@
-"""onnxruntime inference: exact tiling, in-place mode, strength, context, session cache.
+"""The Enhancer (infer/enhancer.py) on onnxruntime: exact tiling, in-place mode, strength, context, session cache.
 
 Uses the bundled INT8 model, so these tests need no torch."""
 
@@ -10,17 +10,24 @@ import numpy as np
 import pytest
 
 from _models import model_with_metadata, tiny_model
-from photoenhance.infer.context import context_thumbnail
-from photoenhance.infer.layout import pack, unpack
-from photoenhance.infer.session import (
-    Enhancer,
-    InferenceConfig,
-    ModelLoadError,
-    bundled_model_path,
-    on_8bit_grid,
-    plan_tiles,
-    read_model_info,
-)
+from photoenhance.contract.context import band_on_grid, context_thumbnail
+from photoenhance.contract.layout import pack, unpack
+from photoenhance.infer.enhancer import Enhancer
+from photoenhance.infer.inference_config import InferenceConfig
+from photoenhance.infer.model_file import ModelLoadError, bundled_model_path
+from photoenhance.infer.ort_session import read_model_info
+from photoenhance.infer.tiling import plan_tiles
+
+
+def on_8bit_grid(rgb: np.ndarray) -> bool:
+    """Reference: every value is ``k / 255``, ``k`` in 0..255 (elementwise, no bands)."""
+    scaled = rgb.astype(np.float64) * 255.0
+    rounded = np.rint(scaled)
+    with np.errstate(invalid="ignore"):
+        return bool(
+            np.all(np.isfinite(rgb)) and np.all((rounded >= 0) & (rounded <= 255))
+            and np.all(np.abs(scaled - rounded) < 1e-3)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -162,14 +169,17 @@ def test_eight_bit_photo_equals_one_direct_session_run(tile: int) -> None:
     np.testing.assert_array_equal(buf, direct)
 
 
-def test_on_8bit_grid() -> None:
+def test_band_on_grid() -> None:
     img = (np.arange(256 * 3, dtype=np.float32).reshape(16, 16, 3) % 256) / 255
-    assert on_8bit_grid(img) and on_8bit_grid(img, band=3)
+
+    def check(band: np.ndarray) -> bool:
+        return band_on_grid(band, np.empty_like(band), np.empty_like(band))
+
+    assert check(img) and on_8bit_grid(img)
     for value in (0.5, 1.0 + 1 / 255, -1 / 255, np.nan):
         bad = img.copy()
         bad[15, 15, 2] = value
-        assert not on_8bit_grid(bad, band=4), value
-    assert on_8bit_grid(np.zeros((0, 5, 3), np.float32))
+        assert not check(bad) and not on_8bit_grid(bad), value
 
 
 def test_models_of_another_format_are_refused(tmp_path: Path) -> None:
@@ -187,7 +197,7 @@ def test_models_of_another_format_are_refused(tmp_path: Path) -> None:
 def test_scan_image_is_thumbnail_plus_grid_check() -> None:
     """Enhancer's one-pass scan agrees with the two separate functions, whichever bin
     (first, last) leaves the grid, and with extended-range values after that."""
-    from photoenhance.infer.context import scan_image
+    from photoenhance.contract.context import scan_image
 
     rng = np.random.default_rng(2)
     img = rng.integers(0, 256, (150, 90, 3)).astype(np.float32) / 255
