@@ -1,16 +1,19 @@
 """The Ray engine (``run --engine ray``): the photos of a plan on a Ray cluster.
 
-Built on Ray Data: the driver plans exactly as the local engine does
-(:func:`~photoenhance.infer.naming.plan_batch`: naming, report checks), then turns the
-photos to process into a dataset with one photo per block
+Built on Ray Data (:class:`~photoenhance.infer.engine.RayEngine` is its seam): the driver
+plans exactly as the local engine does (:func:`~photoenhance.infer.naming.plan_batch`:
+naming, report checks), settles the entries the plan alone decides (a skip, an error:
+:func:`~photoenhance.infer.photo.decide`, no file opened), then turns the photos to
+process into a dataset with one photo per block
 (``ray.data.from_items(..., override_num_blocks=n)``) and maps it with
 ``Dataset.map_batches`` over a pool of actors (a callable class, ``concurrency`` actors,
 each asking Ray for ``num_cpus``/``num_gpus``).  Each actor loads the model once
 (:class:`PhotoActor`) and runs :func:`~photoenhance.infer.photo.process_photo` per photo:
 decode → enhance → encode → atomic write on a filesystem every worker sees (local or
 shared).  Results stream back to the driver (``Dataset.iter_rows``, rows in completion
-order) as they finish, so the caller's progress bar, summary, report and exit codes are
-the same as with the local engine.
+order) as they finish, into the batch's one tally
+(:class:`~photoenhance.infer.tally.Tally`), so the caller's progress bar, summary, report
+and exit codes are the same as with the local engine.
 
 Guarantees (as local)
     Outputs are byte-identical (same function, same model, same settings); the skip
