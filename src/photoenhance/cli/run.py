@@ -54,7 +54,7 @@ from photoenhance.cli.runconfig import _build_run_config
 from photoenhance.display import PlainProgress
 
 if TYPE_CHECKING:  # heavy imports (onnxruntime, numpy, Pillow) wait until a command runs
-    from photoenhance.infer.runner import BatchResult, RunConfig
+    from photoenhance.infer.runner import BatchProgress, BatchResult, ProgressCallback, RunConfig
 
 
 def _print_dry_run(result: BatchResult) -> None:
@@ -101,6 +101,114 @@ def _summary(console: Console, result: BatchResult) -> None:
     )
 
 
+InputsArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Photos and/or folders to enhance; - alone: one photo from stdin.",
+        show_default=False,
+        metavar="INPUT",
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="Output folder (mirrors the input tree); - writes the one photo to stdout. "
+        "\\[default: ./enhanced]",
+        show_default=False,
+    ),
+]
+RecursiveOption = Annotated[
+    bool, typer.Option("--recursive/--no-recursive", help="Walk sub-folders of input folders.")
+]
+OverwriteOption = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite", help="Redo outputs that already exist (default: skip complete ones)."
+    ),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="List the plan on stdout; write nothing.")
+]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        metavar="FILE",
+        help="Write a JSON report (per file + summary) to this file.",
+        show_default=False,
+    ),
+]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        help="Write a before/after page (100 % crops, per-photo numbers, run summary) to "
+        "this .html file; its images go to a FILE_files folder next to it.",
+        show_default=False,
+    ),
+]
+QuietOption = Annotated[
+    bool, typer.Option("-q", "--quiet", help="No progress, warnings or summary; errors only.")
+]
+ProviderOption = Annotated[
+    str,
+    typer.Option(
+        "--provider",
+        metavar="[auto|cpu|cuda|tensorrt]",
+        help="onnxruntime execution provider (auto: CUDA if available, else CPU).",
+    ),
+]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        metavar="[local|ray]",
+        help="local (this process) or ray (a Ray cluster; pip install 'photoenhance\\[ray]').",
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to join ('auto': the running one). \\[default: a private "
+        "local Ray instance for this run]",
+        show_default=False,
+    ),
+]
+RayActorsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--ray-actors",
+        metavar="N",
+        help="Model-holding Ray actors. \\[default: as many as the cluster's CPUs/GPUs]",
+        show_default=False,
+    ),
+]
+RayCpusOption = Annotated[
+    float | None,
+    typer.Option(
+        "--ray-cpus-per-actor",
+        metavar="N",
+        help="CPUs per Ray actor (and onnxruntime threads). \\[default: 1]",
+        show_default=False,
+    ),
+]
+RayGpusOption = Annotated[
+    float | None,
+    typer.Option(
+        "--ray-gpus-per-actor",
+        metavar="N",
+        help="GPUs per Ray actor. \\[default: 1 for a GPU provider, else 0]",
+        show_default=False,
+    ),
+]
+
+
 @app.command(
     "run",
     cls=_Command,
@@ -115,135 +223,30 @@ def _summary(console: Console, result: BatchResult) -> None:
     ),
 )
 def run_command(
-    inputs: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Photos and/or folders to enhance; - alone: one photo from stdin.",
-            show_default=False,
-            metavar="INPUT",
-        ),
-    ],
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "-o",
-            "--output",
-            metavar="DIR",
-            help="Output folder (mirrors the input tree); - writes the one photo to stdout. "
-            "\\[default: ./enhanced]",
-            show_default=False,
-        ),
-    ] = None,
-    recursive: Annotated[
-        bool, typer.Option("--recursive/--no-recursive", help="Walk sub-folders of input folders.")
-    ] = True,
+    inputs: InputsArgument,
+    output: OutputOption = None,
+    recursive: RecursiveOption = True,
     format: FormatOption = None,
     quality: QualityOption = None,
     model: ModelOption = None,
     strength: StrengthOption = None,
     tile: TileOption = None,
     threads: ThreadsOption = None,
-    overwrite: Annotated[
-        bool,
-        typer.Option(
-            "--overwrite", help="Redo outputs that already exist (default: skip complete ones)."
-        ),
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List the plan on stdout; write nothing.")
-    ] = False,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report",
-            metavar="FILE",
-            help="Write a JSON report (per file + summary) to this file.",
-            show_default=False,
-        ),
-    ] = None,
+    overwrite: OverwriteOption = False,
+    dry_run: DryRunOption = False,
+    report: ReportOption = None,
     compare: CompareOption = None,
     max_megapixels: MaxMegapixelsOption = 200.0,
-    html: Annotated[
-        Path | None,
-        typer.Option(
-            "--html",
-            metavar="FILE",
-            help="Write a before/after page (100 % crops, per-photo numbers, run summary) to "
-            "this .html file; its images go to a FILE_files folder next to it.",
-            show_default=False,
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("-q", "--quiet", help="No progress, warnings or summary; errors only.")
-    ] = False,
-    provider: Annotated[
-        str,
-        typer.Option(
-            "--provider",
-            metavar="[auto|cpu|cuda|tensorrt]",
-            help="onnxruntime execution provider (auto: CUDA if available, else CPU).",
-        ),
-    ] = "auto",
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            metavar="[local|ray]",
-            help="local (this process) or ray (a Ray cluster; pip install 'photoenhance\\[ray]').",
-        ),
-    ] = "local",
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            metavar="ADDR",
-            help="Ray cluster to join ('auto': the running one). \\[default: a private "
-            "local Ray instance for this run]",
-            show_default=False,
-        ),
-    ] = None,
-    ray_actors: Annotated[
-        int | None,
-        typer.Option(
-            "--ray-actors",
-            metavar="N",
-            help="Model-holding Ray actors. \\[default: as many as the cluster's CPUs/GPUs]",
-            show_default=False,
-        ),
-    ] = None,
-    ray_cpus: Annotated[
-        float | None,
-        typer.Option(
-            "--ray-cpus-per-actor",
-            metavar="N",
-            help="CPUs per Ray actor (and onnxruntime threads). \\[default: 1]",
-            show_default=False,
-        ),
-    ] = None,
-    ray_gpus: Annotated[
-        float | None,
-        typer.Option(
-            "--ray-gpus-per-actor",
-            metavar="N",
-            help="GPUs per Ray actor. \\[default: 1 for a GPU provider, else 0]",
-            show_default=False,
-        ),
-    ] = None,
+    html: HtmlOption = None,
+    quiet: QuietOption = False,
+    provider: ProviderOption = "auto",
+    engine: EngineOption = "local",
+    ray_address: RayAddressOption = None,
+    ray_actors: RayActorsOption = None,
+    ray_cpus: RayCpusOption = None,
+    ray_gpus: RayGpusOption = None,
 ) -> None:
     """Enhance photos from INPUT files/folders into the output folder."""
-    from photoenhance.infer.model_file import ModelLoadError
-    from photoenhance.infer.runner import (
-        BatchProgress,
-        EngineError,
-        EngineUnavailableError,
-        NoInputsError,
-        OutputConflictError,
-        ProviderUnavailableError,
-        run_batch,
-        write_report,
-    )
-    from photoenhance.io import ImageWriteError
-
     config = _build_run_config(
         output=output, recursive=recursive, format=format, quality=quality, model=model,
         strength=strength, tile=tile, threads=threads, overwrite=overwrite, dry_run=dry_run,
@@ -253,6 +256,14 @@ def run_command(
     )  # fmt: skip
     if str(config.output_dir) == "-" or any(str(p) == "-" for p in inputs):
         _run_pipe(inputs, config, quiet=quiet, html=html)
+    _check_paths(config, html)
+    console = _stderr()
+    result = _run_batch(inputs, config, console, quiet=quiet)
+    raise typer.Exit(_finish(console, result, config, html, quiet=quiet))
+
+
+def _check_paths(config: RunConfig, html: Path | None) -> None:
+    """Exit 2 when the output, compare or ``--html`` path cannot be used (before any work)."""
     if config.output_dir.exists() and not config.output_dir.is_dir():
         _fail(f"--output {config.output_dir} exists and is not a folder")
     if (
@@ -264,6 +275,7 @@ def run_command(
     if html is not None:
         from photoenhance.infer.html_report import HtmlPathError, check_html_path
 
+        report = config.report
         try:
             folders = [(config.output_dir, "output")]
             if config.compare_dir is not None:
@@ -271,7 +283,13 @@ def run_command(
             check_html_path(html, others=[report] if report is not None else [], folders=folders)
         except HtmlPathError as exc:
             _fail(str(exc))
-    console = _stderr()
+
+
+def _progress_view(
+    console: Console, *, quiet: bool, dry_run: bool
+) -> tuple[Progress, ProgressCallback]:
+    """The progress bar (a terminal) or plain progress lines (cron, CI logs), and the
+    callback that feeds it and prints each photo's error, note and warnings."""
     progress = Progress(
         TextColumn("[bold]Enhancing"),
         BarColumn(),
@@ -321,9 +339,28 @@ def run_command(
         ):
             console.print(Text(line))
 
+    return progress, on_progress
+
+
+def _run_batch(
+    inputs: list[Path], config: RunConfig, console: Console, *, quiet: bool
+) -> BatchResult:
+    """:func:`~photoenhance.infer.runner.run_batch` with progress shown; a batch-wide
+    failure is a one-line message and exit code."""
+    from photoenhance.infer.model_file import ModelLoadError
+    from photoenhance.infer.runner import (
+        EngineError,
+        EngineUnavailableError,
+        NoInputsError,
+        OutputConflictError,
+        ProviderUnavailableError,
+        run_batch,
+    )
+
+    progress, on_progress = _progress_view(console, quiet=quiet, dry_run=config.dry_run)
     try:
         with progress:
-            result = run_batch(inputs, config, on_progress=on_progress)
+            return run_batch(inputs, config, on_progress=on_progress)
     except NoInputsError as exc:
         for path, reason in exc.problems:
             _error_line(console, path, reason)
@@ -344,6 +381,15 @@ def run_command(
         console.print(_interrupt_message())
         raise typer.Exit(_interrupted_code()) from None
 
+
+def _finish(
+    console: Console, result: BatchResult, config: RunConfig, html: Path | None, *, quiet: bool
+) -> int:
+    """Everything after the batch: the dry run's plan, the report, warnings, summary and
+    the ``--html`` page.  Returns the exit code."""
+    from photoenhance.infer.runner import write_report
+    from photoenhance.io import ImageWriteError
+
     code = EXIT_FAILED if result.failed else EXIT_OK
     if result.dry_run:
         _print_dry_run(result)
@@ -352,9 +398,9 @@ def run_command(
                 _error_line(console, f.input, f.error or "failed")
             elif f.reason is not None and not quiet:
                 _note_line(console, f.input, f.reason)
-    if report is not None and not result.dry_run:
+    if config.report is not None and not result.dry_run:
         try:
-            write_report(result, report)
+            write_report(result, config.report)
         except ImageWriteError as exc:
             _error_line(console, exc.path, f"report not written: {exc.reason}")
             code = EXIT_FAILED
@@ -364,7 +410,7 @@ def run_command(
         _summary(console, result)
     if html is not None and not result.dry_run:  # last: its final line names the page
         code = _write_html(console, result, config, html, quiet) or code
-    raise typer.Exit(code)
+    return code
 
 
 def _write_html(

@@ -20,18 +20,22 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from pathlib import Path
 
 from photoenhance.infer.enhancer import Enhancer
-from photoenhance.infer.photo import PhotoInFlight, decode_photo, enhance_photo, write_photo
+from photoenhance.infer.photo import (
+    PhotoInFlight,
+    decide,
+    decode_photo,
+    enhance_photo,
+    write_photo,
+)
+from photoenhance.infer.tally import Tally
 from photoenhance.infer.types import (
     BatchPlan,
-    BatchProgress,
     FileResult,
     PlannedFile,
     ProgressCallback,
     RunConfig,
-    Status,
 )
 from photoenhance.io import probe_image
 
@@ -49,14 +53,12 @@ class _Pipeline:
         plan: BatchPlan,
         config: RunConfig,
         enhancer: Enhancer,
-        on_progress: ProgressCallback | None,
+        tally: Tally,
     ) -> None:
         self.plan = plan
         self.config = config
         self.enhancer = enhancer
-        self.on_progress = on_progress
-        self.results: dict[int, FileResult] = {}
-        self.lock = threading.Lock()
+        self.tally = tally
         self.stop = threading.Event()
         self.slots = threading.Semaphore(config.max_in_flight)
         # a photo takes one slot per started SLOT_MEGAPIXELS (at most all of them), so a
@@ -64,33 +66,16 @@ class _Pipeline:
         self.weights: dict[int, int] = {}
         self.read_q: queue.Queue[object] = queue.Queue()
         self.write_q: queue.Queue[object] = queue.Queue()
-        self.megapixels = 0.0
 
     # -- bookkeeping
     def finish(self, result: FileResult, index: int, release: bool) -> None:
-        with self.lock:
-            self.results[index] = result
-            if result.status == Status.OK:
-                self.megapixels += result.megapixels or 0.0
-            event = BatchProgress(len(self.results), len(self.plan.files), self.megapixels, result)
-            if self.on_progress is not None:
-                self.on_progress(event)
+        self.tally.finish(index, result)
         if release:
             for _ in range(self.weights.pop(index, 1)):
                 self.slots.release()
 
-    def started(self, path: Path) -> None:
-        """Tell ``on_progress`` which photo is being enhanced now (``current``)."""
-        if self.on_progress is None:
-            return
-        with self.lock:
-            event = BatchProgress(
-                len(self.results), len(self.plan.files), self.megapixels, None, path
-            )
-            self.on_progress(event)
-
     def _weight(self, item: PlannedFile) -> int:
-        if item.skip is not None or item.error is not None:
+        if decide(item, self.config, check_output=False) is not None:
             return 1  # never opened (a FIFO would block)
         try:
             w, h = probe_image(item.input, max_megapixels=self.config.max_megapixels)
@@ -126,7 +111,7 @@ class _Pipeline:
             self.finish(write_photo(photo, self.config), photo.item.index, release=True)
 
     # -- stage 2: inference (calling thread)
-    def run(self) -> dict[int, FileResult]:
+    def run(self) -> None:
         reader = threading.Thread(target=self.reader, name="photoenhance-reader", daemon=True)
         writer = threading.Thread(target=self.writer, name="photoenhance-writer", daemon=True)
         reader.start()
@@ -141,7 +126,7 @@ class _Pipeline:
                 if isinstance(photo, FileResult):
                     self.finish(photo, index, release=True)
                     continue
-                self.started(photo.item.input)
+                self.tally.started(photo.item.input)
                 failed = enhance_photo(photo, self.enhancer, self.config)
                 if failed is not None:
                     self.finish(failed, index, release=True)
@@ -152,7 +137,6 @@ class _Pipeline:
             self.write_q.put(self._DONE)
             writer.join()  # let the photo being written finish (writes are atomic anyway)
             reader.join(timeout=5)
-        return self.results
 
 
 def run_local(
@@ -165,6 +149,14 @@ def run_local(
 
     ``on_progress`` is called (from a worker thread) after each photo finishes, and
     (from the calling thread, with ``result=None``) when a photo's enhancing starts:
-    ``current`` names it.
+    ``current`` names it.  (``watch`` calls this; a batch goes through
+    :class:`~photoenhance.infer.engine.LocalEngine`, which shares the batch's tally.)
     """
-    return _Pipeline(plan, config, enhancer, on_progress).run()
+    tally = Tally(plan, on_progress)
+    run_pipeline(plan, config, enhancer, tally)
+    return tally.results
+
+
+def run_pipeline(plan: BatchPlan, config: RunConfig, enhancer: Enhancer, tally: Tally) -> None:
+    """Process every photo of ``plan`` in this process, each result into ``tally``."""
+    _Pipeline(plan, config, enhancer, tally).run()

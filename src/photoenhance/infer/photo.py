@@ -21,7 +21,8 @@ atomically (temporary file, fsync, rename), so a killed worker never leaves a pa
 under a final name.
 
 Skipping
-    Without ``overwrite``, an output that exists *and* decodes completely
+    :func:`decide` is the one rule, used by every engine (local, Ray, the dry run): without
+    ``overwrite``, an output that exists *and* decodes completely
     (:func:`photoenhance.io.is_complete_image`) is skipped; a partial one is redone.
     Special files found in folders (FIFOs, devices, broken or looping symlinks) are
     skipped too; they are never opened.  Every skip says why (:attr:`FileResult.reason`).
@@ -81,23 +82,58 @@ def _error(
     return FileResult(item.input, item.output, Status.ERROR, reason, seconds, mp)
 
 
-def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
+def decide(
+    item: PlannedFile, config: RunConfig, *, check_output: bool = True, measure: bool = True
+) -> FileResult | None:
+    """The per-photo rule, for every engine: the photo's final result when it is not to be
+    processed (skipped, or an error), or None: process it.
+
+    In this order: an entry the plan skips (a special file found in a folder: never
+    opened) is ``skipped``; one the plan could not place (``item.error``) is an
+    ``error``; without ``config.overwrite``, an output that exists *and* decodes
+    completely (:func:`photoenhance.io.is_complete_image`) is ``skipped`` (a partial one
+    is redone).  Never raises: a problem while checking is an ``error`` result.
+
+    Args:
+        item: the planned photo.
+        config: the run's settings (``overwrite``, ``max_megapixels``).
+        check_output: False decides from the plan alone (no I/O): the Ray driver, whose
+            actors check the output just before decoding.
+        measure: an existing output's skip is timed and the input probed for its
+            megapixels (False: the dry run, which opens no input).
+    """
     t0 = time.perf_counter()
-    if item.skip is not None:
-        return FileResult(item.input, None, Status.SKIPPED, reason=item.skip)
-    if item.error is not None or item.output is None:
-        return _error(item, item.error or "no output path")
-    dst = item.output
-    if not config.overwrite and os.path.lexists(dst) and is_complete_image(dst):
+    try:
+        if item.skip is not None:
+            return FileResult(item.input, None, Status.SKIPPED, reason=item.skip)
+        if item.error is not None or item.output is None:
+            return _error(item, item.error or "no output path")
+        dst = item.output
+        if not check_output or config.overwrite:
+            return None
+        if not (os.path.lexists(dst) and is_complete_image(dst)):
+            return None
+        reason = f"output {dst} exists; not replaced without --overwrite"
+        if not measure:
+            return FileResult(item.input, dst, Status.SKIPPED, reason=reason)
         try:
             w, h = probe_image(item.input, max_megapixels=config.max_megapixels)
             mp: float | None = w * h / 1e6
         except ImageReadError:
             mp = None
-        reason = f"output {dst} exists; not replaced without --overwrite"
         return FileResult(
             item.input, dst, Status.SKIPPED, None, time.perf_counter() - t0, mp, reason=reason
         )
+    except Exception as exc:
+        return _error(item, describe_error(exc))
+
+
+def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
+    t0 = time.perf_counter()
+    if (decided := decide(item, config)) is not None:
+        return decided
+    dst = item.output
+    assert dst is not None
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from photoenhance.infer.enhancer import Enhancer
-from photoenhance.infer.model_file import file_sha256
 from photoenhance.infer.naming import COMPARE_SUFFIX, check_report_path
 from photoenhance.infer.photo import process_photo
 from photoenhance.infer.types import (
@@ -122,14 +121,8 @@ def run_pipe(
         error=_rename(result.error, names),
         warnings=tuple(_rename(w, names) or "" for w in result.warnings),
     )
-    batch = BatchResult(
-        (result,),
-        time.perf_counter() - start,
-        Path(STDIO),
-        False,
-        enhancer.info,
-        enhancer.provider,
-        config,
-        file_sha256(enhancer.info.path),
-    )
+    batch = BatchResult.build(
+        (result,), started=start, config=config, model=enhancer.info,
+        provider=enhancer.provider, output_dir=Path(STDIO),
+    )  # fmt: skip
     return PipeResult(result, batch, data)

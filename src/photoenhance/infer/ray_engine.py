@@ -1,16 +1,19 @@
 """The Ray engine (``run --engine ray``): the photos of a plan on a Ray cluster.
 
-Built on Ray Data: the driver plans exactly as the local engine does
-(:func:`~photoenhance.infer.naming.plan_batch`: naming, report checks), then turns the
-photos to process into a dataset with one photo per block
+Built on Ray Data (:class:`~photoenhance.infer.engine.RayEngine` is its seam): the driver
+plans exactly as the local engine does (:func:`~photoenhance.infer.naming.plan_batch`:
+naming, report checks), settles the entries the plan alone decides (a skip, an error:
+:func:`~photoenhance.infer.photo.decide`, no file opened), then turns the photos to
+process into a dataset with one photo per block
 (``ray.data.from_items(..., override_num_blocks=n)``) and maps it with
 ``Dataset.map_batches`` over a pool of actors (a callable class, ``concurrency`` actors,
 each asking Ray for ``num_cpus``/``num_gpus``).  Each actor loads the model once
 (:class:`PhotoActor`) and runs :func:`~photoenhance.infer.photo.process_photo` per photo:
 decode → enhance → encode → atomic write on a filesystem every worker sees (local or
 shared).  Results stream back to the driver (``Dataset.iter_rows``, rows in completion
-order) as they finish, so the caller's progress bar, summary, report and exit codes are
-the same as with the local engine.
+order) as they finish, into the batch's one tally
+(:class:`~photoenhance.infer.tally.Tally`), so the caller's progress bar, summary, report
+and exit codes are the same as with the local engine.
 
 Guarantees (as local)
     Outputs are byte-identical (same function, same model, same settings); the skip
@@ -78,17 +81,10 @@ import numpy as np
 from photoenhance.display import one_line
 from photoenhance.infer.enhancer import Enhancer
 from photoenhance.infer.model_file import ModelLoadError
-from photoenhance.infer.photo import decode_photo, process_photo
+from photoenhance.infer.photo import decide, process_photo
 from photoenhance.infer.providers import ProviderUnavailableError, needs_gpu
-from photoenhance.infer.types import (
-    BatchPlan,
-    BatchProgress,
-    FileResult,
-    PlannedFile,
-    ProgressCallback,
-    RunConfig,
-    Status,
-)
+from photoenhance.infer.tally import Tally
+from photoenhance.infer.types import BatchPlan, PlannedFile, RunConfig
 
 RAY_INSTALL_HINT = "--engine ray needs Ray: pip install 'photoenhance[ray]'"
 
@@ -99,15 +95,6 @@ class EngineUnavailableError(ValueError):
 
 class EngineError(RuntimeError):
     """The Ray job failed as a whole (cluster lost...); one-line message."""
-
-
-@dataclass(frozen=True)
-class EngineRun:
-    """What the Ray engine gives back: results by ``PlannedFile.index`` and the provider
-    the actors ran on (None when no photo reached an actor)."""
-
-    results: dict[int, FileResult]
-    provider: str | None
 
 
 def import_ray(*, loopback: bool = False) -> Any:
@@ -464,12 +451,14 @@ def _interruptible(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield value
 
 
-def run_ray(
-    plan: BatchPlan, config: RunConfig, on_progress: ProgressCallback | None = None
-) -> EngineRun:
-    """Process every photo of ``plan`` on a Ray cluster; results by ``PlannedFile.index``.
+def run_ray(plan: BatchPlan, config: RunConfig, tally: Tally) -> str | None:
+    """Process every photo of ``plan`` on a Ray cluster, each result into ``tally``
+    (on this thread, as they finish).  Returns the provider(s) the actors ran on (None
+    when no photo reached an actor).
 
-    ``on_progress`` is called on this thread after each photo finishes.
+    Entries :func:`~photoenhance.infer.photo.decide` settles from the plan alone (a
+    skip, an error) are finished here, without I/O; the others go to the actors, which
+    run the whole rule (the output check too) just before decoding.
 
     Raises:
         EngineUnavailableError: Ray is not installed, or the cluster cannot run the
@@ -479,35 +468,21 @@ def run_ray(
         EngineError: the Ray job failed as a whole.
     """
     ray = import_ray(loopback=config.ray_address is None)
-    results: dict[int, FileResult] = {}
-    megapixels = 0.0
-    total = len(plan.files)
-
-    def finish(index: int, result: FileResult) -> None:
-        nonlocal megapixels
-        results[index] = result
-        if result.status == Status.OK:
-            megapixels += result.megapixels or 0.0
-        if on_progress is not None:
-            on_progress(BatchProgress(len(results), total, megapixels, result))
-
     todo: list[PlannedFile] = []
     for item in plan.files:
-        if item.skip is not None or item.error is not None or item.output is None:
-            early = decode_photo(item, config)  # no I/O for these: a skip or an error
-            assert isinstance(early, FileResult)
-            finish(item.index, early)
+        if (decided := decide(item, config, check_output=False)) is not None:
+            tally.finish(item.index, decided)
         else:
             todo.append(item)
     if not todo:
-        return EngineRun(results, None)
+        return None
     providers: set[str] = set()
     started = _start(ray, config)  # None: Ray was running in this process already
     try:
         sizing = _sizing(ray, config, len(todo))
         for row in _interruptible(_stream(ray, todo, sizing)):
             providers.add(str(row["provider"]))
-            finish(int(row["index"]), pickle.loads(row["result"]))
+            tally.finish(int(row["index"]), pickle.loads(row["result"]))
     except (KeyboardInterrupt, EngineUnavailableError):
         raise
     except Exception as exc:
@@ -518,7 +493,7 @@ def run_ray(
     finally:
         if started is not None:
             _stop(ray, started)
-    missing = [item for item in todo if item.index not in results]
+    missing = tally.missing()
     if missing:  # pragma: no cover - Ray Data returns every row or raises
         raise EngineError(f"the Ray job returned no result for {len(missing)} photo(s)")
-    return EngineRun(results, ", ".join(sorted(providers)) or None)
+    return ", ".join(sorted(providers)) or None

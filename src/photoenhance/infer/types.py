@@ -8,7 +8,8 @@ to workers and get :class:`FileResult` back).  No torch here.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from photoenhance import __version__
 from photoenhance.display import one_line
 from photoenhance.infer.inference_config import InferenceConfig
-from photoenhance.infer.model_file import ModelInfo
+from photoenhance.infer.model_file import ModelInfo, file_sha256
 from photoenhance.infer.providers import PROVIDER_NAMES
 from photoenhance.infer.tiling import LARGE_PHOTO_PIXELS, LARGE_PHOTO_TILE, default_tile
 from photoenhance.io import MARKER_REASON, ImageReadError, ImageWriteError
@@ -285,6 +286,46 @@ class BatchResult:
     warnings: tuple[str, ...] = ()
     """Notes about the run as a whole (an output folder that could not be marked...),
     not about one photo."""
+
+    @classmethod
+    def build(
+        cls,
+        files: Sequence[FileResult],
+        *,
+        started: float,
+        config: RunConfig,
+        model: ModelInfo,
+        provider: str | None,
+        dry_run: bool = False,
+        warnings: tuple[str, ...] = (),
+        output_dir: Path | None = None,
+    ) -> BatchResult:
+        """The one way a batch's result is made (every engine, and pipe mode).
+
+        Args:
+            files: per-photo results, in input order.
+            started: ``time.perf_counter()`` when the batch started (``seconds`` is taken
+                now, before the model file is hashed).
+            config: the run's settings.
+            model: the model the photos went (or would go) through; its file's SHA-256
+                goes in the report.
+            provider: the onnxruntime provider used (None: no photo reached a model).
+            dry_run: a plan only, nothing written.
+            warnings: notes about the run as a whole.
+            output_dir: where the outputs went; None: ``config.output_dir``.
+        """
+        seconds = time.perf_counter() - started
+        return cls(
+            files=tuple(files),
+            seconds=seconds,
+            output_dir=config.output_dir if output_dir is None else output_dir,
+            dry_run=dry_run,
+            model=model,
+            provider=provider,
+            config=config,
+            model_sha256=file_sha256(model.path),
+            warnings=warnings,
+        )
 
     def _count(self, status: Status) -> int:
         return sum(1 for f in self.files if f.status == status and not f.is_folder)
