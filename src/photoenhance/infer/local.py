@@ -22,18 +22,23 @@ import queue
 import threading
 from pathlib import Path
 
-from photoenhance.infer.photo import PhotoInFlight, decode_photo, enhance_photo, write_photo
+from photoenhance.infer.photo import (
+    PhotoInFlight,
+    decode_photo,
+    enhance_photo,
+    open_photo,
+    write_photo,
+)
 from photoenhance.infer.session import Enhancer
 from photoenhance.infer.types import (
     BatchPlan,
     BatchProgress,
     FileResult,
-    PlannedFile,
     ProgressCallback,
     RunConfig,
     Status,
 )
-from photoenhance.io import probe_image
+from photoenhance.io import ImageReadError, OpenedImage
 
 #: photos up to this size take one in-flight slot; bigger ones take one per this many MP
 SLOT_MEGAPIXELS = 8.0
@@ -89,31 +94,33 @@ class _Pipeline:
             )
             self.on_progress(event)
 
-    def _weight(self, item: PlannedFile) -> int:
-        if item.skip is not None or item.error is not None:
-            return 1  # never opened (a FIFO would block)
-        try:
-            w, h = probe_image(item.input, max_megapixels=self.config.max_megapixels)
-        except Exception:  # the decode reports the problem
-            return 1
+    def _weight(self, opened: OpenedImage | ImageReadError | None) -> int:
+        if not isinstance(opened, OpenedImage):
+            return 1  # never opened (a FIFO would block), or the decode reports the problem
+        w, h = opened.size
         return min(self.config.max_in_flight, max(1, math.ceil(w * h / 1e6 / SLOT_MEGAPIXELS)))
 
     # -- stage 1: skip check + decode (reader thread)
     def reader(self) -> None:
         for item in self.plan.files:
-            weight = self._weight(item)
+            opened = open_photo(item, self.config)  # the input's one open (size, then decode)
+            weight = self._weight(opened)
             for taken in range(weight):
                 while not self.slots.acquire(timeout=0.1):
                     if self.stop.is_set():
                         for _ in range(taken):
                             self.slots.release()
+                        if isinstance(opened, OpenedImage):
+                            opened.close()
                         return
             self.weights[item.index] = weight
             if self.stop.is_set():
                 for _ in range(self.weights.pop(item.index)):
                     self.slots.release()
+                if isinstance(opened, OpenedImage):
+                    opened.close()
                 return
-            self.read_q.put((item.index, decode_photo(item, self.config)))
+            self.read_q.put((item.index, decode_photo(item, self.config, opened)))
         self.read_q.put(self._DONE)
 
     # -- stage 3: encode + write (writer thread)

@@ -43,13 +43,12 @@ from photoenhance.infer.types import FileResult, PlannedFile, RunConfig, Status,
 from photoenhance.io import (
     DecodedImage,
     ImageReadError,
+    OpenedImage,
     is_complete_image,
-    probe_image,
-    read_image,
+    open_image,
     write_image,
 )
 from photoenhance.io.manifest import FileIdentity, file_identity
-from photoenhance.io.orientation import exif_orientation
 
 
 @dataclass
@@ -81,7 +80,9 @@ def _error(
     return FileResult(item.input, item.output, Status.ERROR, reason, seconds, mp)
 
 
-def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
+def _decode(
+    item: PlannedFile, config: RunConfig, opened: OpenedImage | ImageReadError | None
+) -> PhotoInFlight | FileResult:
     t0 = time.perf_counter()
     if item.skip is not None:
         return FileResult(item.input, None, Status.SKIPPED, reason=item.skip)
@@ -90,7 +91,11 @@ def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
     dst = item.output
     if not config.overwrite and os.path.lexists(dst) and is_complete_image(dst):
         try:
-            w, h = probe_image(item.input, max_megapixels=config.max_megapixels)
+            if opened is None:
+                opened = open_image(item.input, max_megapixels=config.max_megapixels)
+            if isinstance(opened, ImageReadError):
+                raise opened
+            w, h = opened.size
             mp: float | None = w * h / 1e6
         except ImageReadError:
             mp = None
@@ -103,22 +108,47 @@ def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
     except OSError as exc:
         reason = f"cannot create output folder {dst.parent}: {describe_error(exc)}"
         return _error(item, reason, time.perf_counter() - t0)
-    source = file_identity(item.input)  # before reading: a later change is told apart
-    image = read_image(item.input, max_megapixels=config.max_megapixels)
+    if opened is None:  # the one open of the input (file + mmap); its identity: fstat of it
+        opened = open_image(item.input, max_megapixels=config.max_megapixels)
+    if isinstance(opened, ImageReadError):
+        raise opened
+    source = opened.identity  # before reading: a later change is told apart
+    image = opened.decode()
     warnings = [*item.warnings, *image.warnings]
     return PhotoInFlight(item, image, time.perf_counter() - t0, warnings=warnings, source=source)
 
 
-def decode_photo(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
+def open_photo(item: PlannedFile, config: RunConfig) -> OpenedImage | ImageReadError | None:
+    """The planned photo opened (once: file, mmap, header), for an engine that needs its
+    size before decoding it (:attr:`OpenedImage.size`) and then hands it to
+    :func:`decode_photo`; the error that opening it gave; or None when it is not to be
+    opened (a skip or a planning error: a FIFO would block)."""
+    if item.skip is not None or item.error is not None or item.output is None:
+        return None
+    try:
+        return open_image(item.input, max_megapixels=config.max_megapixels)
+    except ImageReadError as exc:
+        return exc
+
+
+def decode_photo(
+    item: PlannedFile,
+    config: RunConfig,
+    opened: OpenedImage | ImageReadError | None = None,
+) -> PhotoInFlight | FileResult:
     """Stage 1: the photo decoded, or its final result (skipped, or an error).
 
     Skips special files and complete existing outputs (see the module docstring) and
-    creates the output folder before decoding.
+    creates the output folder before decoding.  ``opened``: what :func:`open_photo` gave
+    for ``item`` (closed here), so that the input is opened once; None opens it here.
     """
     try:
-        return _decode(item, config)
+        return _decode(item, config, opened)
     except Exception as exc:
         return _error(item, describe_error(exc))
+    finally:
+        if isinstance(opened, OpenedImage):
+            opened.close()
 
 
 def enhance_photo(
@@ -158,7 +188,7 @@ def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
     if item.compare is not None and photo.before is not None:
         try:
             after = small_copy(image.rgb, config.compare_size)
-            write_compare(item.compare, photo.before, after, exif_orientation(image.metadata.exif))
+            write_compare(item.compare, photo.before, after, image.metadata.orientation)
             compare = item.compare
         except Exception as exc:
             photo.warnings.append(f"compare image not written: {describe_error(exc)}")
