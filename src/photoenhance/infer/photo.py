@@ -48,6 +48,7 @@ from photoenhance.io import (
     open_image,
     write_image,
 )
+from photoenhance.io.encode import encode_image
 from photoenhance.io.manifest import FileIdentity, file_identity
 
 
@@ -184,6 +185,14 @@ def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
     )
     photo.warnings.extend(written.warnings)
     identity = file_identity(item.output)  # at once: what tells this file as ours later
+    return _finish(photo, config, t0, identity)
+
+
+def _finish(
+    photo: PhotoInFlight, config: RunConfig, t0: float, identity: FileIdentity | None
+) -> FileResult:
+    """The compare image, then the photo's result (written: ``identity``)."""
+    item, image = photo.item, photo.image
     compare = None
     if item.compare is not None and photo.before is not None:
         try:
@@ -205,6 +214,28 @@ def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
         source=photo.source,
         written=identity,
     )
+
+
+def encode_photo(photo: PhotoInFlight, config: RunConfig) -> tuple[FileResult, bytes | None]:
+    """Stage 3 for a pipe: encode the enhanced photo to bytes (nothing written but the
+    compare image), named ``photo.item.output`` (``-``) in messages; the result and the
+    bytes (None when it failed).  Same bytes as :func:`write_photo` writes."""
+    t0 = time.perf_counter()
+    item, image = photo.item, photo.image
+    assert item.output is not None
+    try:
+        encoded = encode_image(
+            item.output,
+            image,
+            image.rgb,
+            format=config.format,
+            quality=config.quality,
+            software=config.software,
+        )
+        photo.warnings.extend(encoded.warnings)
+        return _finish(photo, config, t0, None), encoded.data
+    except Exception as exc:
+        return _error(item, describe_error(exc), photo.seconds, image.megapixels), None
 
 
 def write_photo(photo: PhotoInFlight, config: RunConfig) -> FileResult:

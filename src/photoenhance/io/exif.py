@@ -17,6 +17,7 @@ import piexif
 
 EXIF_PREFIX = b"Exif\x00\x00"
 TAG_SOFTWARE = 0x0131
+TAG_ORIENTATION = 0x0112  # read by parse_exif (ParsedExif.orientation)
 TAG_THUMB_OFFSET = 0x0201
 TAG_THUMB_LENGTH = 0x0202
 TAG_EXIF_IFD = 0x8769
@@ -178,17 +179,17 @@ class ParsedExif:
     orientation: int | None
 
 
-_TAG_ORIENTATION_FORMATS = {3: "H", 4: "I", 8: "h", 9: "i"}  # SHORT, LONG, SSHORT, SLONG
+_ORIENTATION_FORMATS = {3: "H", 4: "I", 8: "h", 9: "i"}  # SHORT, LONG, SSHORT, SLONG
 
 
 def _orientation(endian: str, ifd0: _Ifd) -> int | None:
     """Orientation from IFD0 as Pillow's ``Exif().get(0x0112, 1)`` reads it, for one value
     of an integer type; None for anything else (left to Pillow)."""
-    raw = ifd0.entries.get(0x0112)
+    raw = ifd0.entries.get(TAG_ORIENTATION)
     if raw is None:
         return 1
     typ, count = struct.unpack(endian + "HI", raw[2:8])
-    fmt = _TAG_ORIENTATION_FORMATS.get(typ)
+    fmt = _ORIENTATION_FORMATS.get(typ)
     if fmt is None or count != 1:
         return None
     value = int(struct.unpack(endian + fmt, raw[8 : 8 + struct.calcsize(fmt)])[0])
