@@ -38,7 +38,7 @@ from photoenhance.infer.types import (
     RunConfig,
     Status,
 )
-from photoenhance.io import ImageReadError, OpenedImage
+from photoenhance.io import OpenedImage
 
 #: photos up to this size take one in-flight slot; bigger ones take one per this many MP
 SLOT_MEGAPIXELS = 8.0
@@ -94,17 +94,17 @@ class _Pipeline:
             )
             self.on_progress(event)
 
-    def _weight(self, opened: OpenedImage | ImageReadError | None) -> int:
-        if not isinstance(opened, OpenedImage):
+    def _weight(self, size: tuple[int, int] | None) -> int:
+        if size is None:
             return 1  # never opened (a FIFO would block), or the decode reports the problem
-        w, h = opened.size
+        w, h = size
         return min(self.config.max_in_flight, max(1, math.ceil(w * h / 1e6 / SLOT_MEGAPIXELS)))
 
     # -- stage 1: skip check + decode (reader thread)
     def reader(self) -> None:
         for item in self.plan.files:
             opened = open_photo(item, self.config)  # the input's one open (size, then decode)
-            weight = self._weight(opened)
+            weight = self._weight(opened.size if isinstance(opened, OpenedImage) else None)
             for taken in range(weight):
                 while not self.slots.acquire(timeout=0.1):
                     if self.stop.is_set():

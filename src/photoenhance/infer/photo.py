@@ -46,6 +46,8 @@ from photoenhance.io import (
     OpenedImage,
     is_complete_image,
     open_image,
+    probe_image,
+    read_image,
     write_image,
 )
 from photoenhance.io.encode import encode_image
@@ -92,11 +94,12 @@ def _decode(
     dst = item.output
     if not config.overwrite and os.path.lexists(dst) and is_complete_image(dst):
         try:
-            if opened is None:
-                opened = open_image(item.input, max_megapixels=config.max_megapixels)
             if isinstance(opened, ImageReadError):
                 raise opened
-            w, h = opened.size
+            if opened is None:
+                w, h = probe_image(item.input, max_megapixels=config.max_megapixels)
+            else:
+                w, h = opened.size
             mp: float | None = w * h / 1e6
         except ImageReadError:
             mp = None
@@ -109,12 +112,11 @@ def _decode(
     except OSError as exc:
         reason = f"cannot create output folder {dst.parent}: {describe_error(exc)}"
         return _error(item, reason, time.perf_counter() - t0)
-    if opened is None:  # the one open of the input (file + mmap); its identity: fstat of it
-        opened = open_image(item.input, max_megapixels=config.max_megapixels)
     if isinstance(opened, ImageReadError):
         raise opened
-    source = opened.identity  # before reading: a later change is told apart
-    image = opened.decode()
+    # before reading: a later change is told apart (fstat of the open file when opened)
+    source = file_identity(item.input) if opened is None else opened.identity
+    image = read_image(item.input, max_megapixels=config.max_megapixels, opened=opened)
     warnings = [*item.warnings, *image.warnings]
     return PhotoInFlight(item, image, time.perf_counter() - t0, warnings=warnings, source=source)
 

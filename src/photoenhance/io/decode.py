@@ -655,8 +655,14 @@ def open_image(path: PathLike, *, max_megapixels: float = 200.0) -> OpenedImage:
     return OpenedImage(Path(path), max_megapixels)
 
 
-def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage:
+def read_image(
+    path: PathLike, *, max_megapixels: float = 200.0, opened: OpenedImage | None = None
+) -> DecodedImage:
     """Fully decode ``path`` (first frame) into a :class:`DecodedImage`.
+
+    ``opened``: ``path`` already opened by :func:`open_image` (an engine that needed its
+    size first): that is decoded (and ``max_megapixels`` is the one it was opened with);
+    it is not closed here.
 
     The file is opened once, read-only (one ``open``, one ``mmap`` that every step reads:
     Pillow, the truncation check, the TIFF EXIF, a 16-bit photo's second decode) and never
@@ -674,6 +680,8 @@ def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage
             data, unsupported format or mode, over ``max_megapixels``, HEIC without
             pillow-heif).
     """
+    if opened is not None:
+        return opened.decode()
     p = Path(path)
     # Pillow's warnings: the photo's, not stderr's
     with libwarnings.capture() as caught, _read_errors(p), _file_data(p) as (data, _):
