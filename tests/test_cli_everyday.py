@@ -101,14 +101,17 @@ def test_pipe_format_and_file_input(cli: Any, tmp_path: Path, make_photo: Any) -
     assert read_exif(stdout)["GPS"]  # metadata carried as for files
 
 
-def test_spool_of_a_pipe_killed_with_kill_9_is_removed_by_the_next_run(
+def test_pipe_keeps_stdin_in_memory_and_removes_older_spools(
     tmp_path: Path, make_photo: Any
 ) -> None:
     """Issue 20 item 15: ``kill -9`` during ``run - -o -`` left the copy of stdin (once
-    287 MB) in the temp folder forever; the next pipe run removes the folders of pipe runs
-    whose process is gone (the rule for temporaries), and keeps those it cannot check
-    (an older version's name) until they are a day old."""
+    287 MB) in the temp folder forever.  Since issue 19 a piped photo is decoded from memory
+    and encoded to bytes: a pipe run (killed or not) makes no folder in the temp folder, and
+    removes the folders older versions' killed runs left (their process is gone), keeping
+    those it cannot check (an older version's name) until they are a day old."""
     import os
+
+    from photoenhance.io.atomic import owner_token
 
     tmp = tmp_path / "tmp"
     tmp.mkdir()
@@ -116,25 +119,25 @@ def test_spool_of_a_pipe_killed_with_kill_9_is_removed_by_the_next_run(
     photo = make_photo(tmp_path / "a.jpg", w=64, h=48)
     unknown = tmp / "photoenhance-pipe-k3j_x9"  # tempfile's name (older versions): kept
     unknown.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = tmp / f"photoenhance-pipe-{owner_token(gone.pid)}-abc"  # an older killed run's
+    left.mkdir()
+    (left / "stdin").write_bytes(b"x" * 10)
     proc = subprocess.Popen([*CMD, "run", "-", "-o", "-", "-q"], env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     assert proc.stdin is not None
-    proc.stdin.write(photo.read_bytes()[:100])  # stdin stays open: the run keeps spooling
+    proc.stdin.write(photo.read_bytes()[:100])  # stdin stays open: the run keeps reading
     proc.stdin.flush()
-    deadline = time.monotonic() + 120
-    spools: list[Path] = []
-    while not spools and proc.poll() is None and time.monotonic() < deadline:
-        spools = list(tmp.glob("photoenhance-pipe-*/stdin"))
-        time.sleep(0.05)
+    time.sleep(1.0)
     proc.kill()
     proc.wait(timeout=30)
     proc.stdin.close()
-    assert len(spools) == 1 and spools[0].exists()  # kill -9 left its spool behind
-    r = subprocess.run([*CMD, "run", str(photo), "-o", "-", "-q"], env=env,
+    r = subprocess.run([*CMD, "run", "-", "-o", "-", "-q"], env=env, input=photo.read_bytes(),
                        capture_output=True, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert not spools[0].parent.exists()
-    assert [p.name for p in tmp.glob("photoenhance-pipe-*")] == [unknown.name]  # + its own gone
+    assert not left.exists()
+    assert [p.name for p in tmp.glob("photoenhance-pipe-*")] == [unknown.name]  # none of its own
 
 
 def test_pipe_not_a_photo_is_one_line_and_nothing_on_stdout(tmp_path: Path) -> None:

@@ -23,7 +23,6 @@ from photoenhance.infer.inference_config import InferenceConfig
 from photoenhance.infer.runner import (
     BatchProgress,
     NoInputsError,
-    PlannedFile,
     RunConfig,
     Status,
     assign_outputs,
@@ -335,8 +334,7 @@ def test_in_flight_slots_scale_with_megapixels(monkeypatch: pytest.MonkeyPatch, 
     from types import SimpleNamespace
 
     sizes = {"small.jpg": (3000, 2000), "12mp.jpg": (4000, 3000), "48mp.jpg": (8000, 6000)}
-    monkeypatch.setattr(local, "probe_image", lambda path, **kw: sizes[Path(path).name])
     batch = SimpleNamespace(config=RunConfig(output_dir=tmp_path))
-    weight = {n: local._Pipeline._weight(batch, PlannedFile(0, Path(n), tmp_path / n)) for n in sizes}  # type: ignore[arg-type]
+    weight = {n: local._Pipeline._weight(batch, sizes[n]) for n in sizes}  # type: ignore[arg-type]
     assert weight == {"small.jpg": 1, "12mp.jpg": 2, "48mp.jpg": 4}
     assert batch.config.max_in_flight // weight["12mp.jpg"] == 2

@@ -221,13 +221,15 @@ def test_read_only_folder_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_clean_stale_spools_removes_only_folders_of_gone_processes(tmp_path: Path) -> None:
     """Issue 20 item 15: pipe folders (stdin's copy) of killed runs are removed; those of
-    live processes are kept, and those that cannot be checked until they are a day old."""
+    live processes are kept, and those that cannot be checked until they are a day old.
+    (Since issue 19 pipe runs make no such folder; older versions' leftovers still go.)"""
     from photoenhance.io.atomic import owner_token
-    from photoenhance.io.pipe import clean_stale_spools, spool_folder
+    from photoenhance.io.pipe import SPOOL_PREFIX, clean_stale_spools
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    mine = spool_folder(tmp_path)  # this process: alive
+    mine = tmp_path / f"{SPOOL_PREFIX}{owner_token()}-k3j_x9"  # this process: alive
+    mine.mkdir()
     (mine / "stdin").write_bytes(b"x" * 10)
     dead = tmp_path / f"photoenhance-pipe-{owner_token(gone.pid).rsplit('-', 1)[0]}-1-abc"
     (dead / "out").mkdir(parents=True)

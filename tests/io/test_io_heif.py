@@ -196,5 +196,5 @@ def test_runner_reports_dropped_depth_image(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(decode, "heif_source", lambda im, size: dataclasses.replace(real(im, size), depth_images=1))
     result = run_batch([tmp_path / "in"], RunConfig(output_dir=tmp_path / "out"))
     (f,) = result.files
-    assert f.status == "ok" and f.output is not None and f.output.suffix == ".heic"
+    assert f.status == "ok" and f.output is not None and f.output.suffix == ".heic", f.error
     assert any("depth image (1) not carried over" in w for w in f.warnings), f.warnings

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from photoenhance.io import atomic_write
+from photoenhance.io.encode import PREVIEW_JPEG_QUALITY
 
 _ORIENT_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -63,6 +64,6 @@ def write_compare(path: Path, before: Image.Image, after: Image.Image, orientati
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def _save(fh: BinaryIO) -> None:
-        canvas.save(fh, "JPEG", quality=85)
+        canvas.save(fh, "JPEG", quality=PREVIEW_JPEG_QUALITY)
 
     atomic_write(path, _save)

@@ -24,20 +24,19 @@ import threading
 from photoenhance.infer.enhancer import Enhancer
 from photoenhance.infer.photo import (
     PhotoInFlight,
-    decide,
     decode_photo,
     enhance_photo,
+    open_photo,
     write_photo,
 )
 from photoenhance.infer.tally import Tally
 from photoenhance.infer.types import (
     BatchPlan,
     FileResult,
-    PlannedFile,
     ProgressCallback,
     RunConfig,
 )
-from photoenhance.io import probe_image
+from photoenhance.io import OpenedImage
 
 #: photos up to this size take one in-flight slot; bigger ones take one per this many MP
 SLOT_MEGAPIXELS = 8.0
@@ -74,31 +73,33 @@ class _Pipeline:
             for _ in range(self.weights.pop(index, 1)):
                 self.slots.release()
 
-    def _weight(self, item: PlannedFile) -> int:
-        if decide(item, self.config, check_output=False) is not None:
-            return 1  # never opened (a FIFO would block)
-        try:
-            w, h = probe_image(item.input, max_megapixels=self.config.max_megapixels)
-        except Exception:  # the decode reports the problem
-            return 1
+    def _weight(self, size: tuple[int, int] | None) -> int:
+        if size is None:
+            return 1  # never opened (a FIFO would block), or the decode reports the problem
+        w, h = size
         return min(self.config.max_in_flight, max(1, math.ceil(w * h / 1e6 / SLOT_MEGAPIXELS)))
 
     # -- stage 1: skip check + decode (reader thread)
     def reader(self) -> None:
         for item in self.plan.files:
-            weight = self._weight(item)
+            opened = open_photo(item, self.config)  # the input's one open (size, then decode)
+            weight = self._weight(opened.size if isinstance(opened, OpenedImage) else None)
             for taken in range(weight):
                 while not self.slots.acquire(timeout=0.1):
                     if self.stop.is_set():
                         for _ in range(taken):
                             self.slots.release()
+                        if isinstance(opened, OpenedImage):
+                            opened.close()
                         return
             self.weights[item.index] = weight
             if self.stop.is_set():
                 for _ in range(self.weights.pop(item.index)):
                     self.slots.release()
+                if isinstance(opened, OpenedImage):
+                    opened.close()
                 return
-            self.read_q.put((item.index, decode_photo(item, self.config)))
+            self.read_q.put((item.index, decode_photo(item, self.config, opened)))
         self.read_q.put(self._DONE)
 
     # -- stage 3: encode + write (writer thread)

@@ -44,13 +44,15 @@ from photoenhance.infer.types import FileResult, PlannedFile, RunConfig, Status,
 from photoenhance.io import (
     DecodedImage,
     ImageReadError,
+    OpenedImage,
     is_complete_image,
+    open_image,
     probe_image,
     read_image,
     write_image,
 )
+from photoenhance.io.encode import encode_image
 from photoenhance.io.manifest import FileIdentity, file_identity
-from photoenhance.io.orientation import exif_orientation
 
 
 @dataclass
@@ -83,7 +85,12 @@ def _error(
 
 
 def decide(
-    item: PlannedFile, config: RunConfig, *, check_output: bool = True, measure: bool = True
+    item: PlannedFile,
+    config: RunConfig,
+    *,
+    check_output: bool = True,
+    measure: bool = True,
+    opened: OpenedImage | ImageReadError | None = None,
 ) -> FileResult | None:
     """The per-photo rule, for every engine: the photo's final result when it is not to be
     processed (skipped, or an error), or None: process it.
@@ -99,8 +106,10 @@ def decide(
         config: the run's settings (``overwrite``, ``max_megapixels``).
         check_output: False decides from the plan alone (no I/O): the Ray driver, whose
             actors check the output just before decoding.
-        measure: an existing output's skip is timed and the input probed for its
-            megapixels (False: the dry run, which opens no input).
+        measure: an existing output's skip is timed and the input's megapixels recorded
+            (False: the dry run, which opens no input).
+        opened: the input as :func:`open_photo` opened it (its size is read from there
+            instead of opening the file again); None: probed here when needed.
     """
     t0 = time.perf_counter()
     try:
@@ -117,7 +126,12 @@ def decide(
         if not measure:
             return FileResult(item.input, dst, Status.SKIPPED, reason=reason)
         try:
-            w, h = probe_image(item.input, max_megapixels=config.max_megapixels)
+            if isinstance(opened, ImageReadError):
+                raise opened
+            if opened is None:
+                w, h = probe_image(item.input, max_megapixels=config.max_megapixels)
+            else:
+                w, h = opened.size
             mp: float | None = w * h / 1e6
         except ImageReadError:
             mp = None
@@ -128,9 +142,11 @@ def decide(
         return _error(item, describe_error(exc))
 
 
-def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
+def _decode(
+    item: PlannedFile, config: RunConfig, opened: OpenedImage | ImageReadError | None
+) -> PhotoInFlight | FileResult:
     t0 = time.perf_counter()
-    if (decided := decide(item, config)) is not None:
+    if (decided := decide(item, config, opened=opened)) is not None:
         return decided
     dst = item.output
     assert dst is not None
@@ -139,22 +155,46 @@ def _decode(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
     except OSError as exc:
         reason = f"cannot create output folder {dst.parent}: {describe_error(exc)}"
         return _error(item, reason, time.perf_counter() - t0)
-    source = file_identity(item.input)  # before reading: a later change is told apart
-    image = read_image(item.input, max_megapixels=config.max_megapixels)
+    if isinstance(opened, ImageReadError):
+        raise opened
+    # before reading: a later change is told apart (fstat of the open file when opened)
+    source = file_identity(item.input) if opened is None else opened.identity
+    image = read_image(item.input, max_megapixels=config.max_megapixels, opened=opened)
     warnings = [*item.warnings, *image.warnings]
     return PhotoInFlight(item, image, time.perf_counter() - t0, warnings=warnings, source=source)
 
 
-def decode_photo(item: PlannedFile, config: RunConfig) -> PhotoInFlight | FileResult:
+def open_photo(item: PlannedFile, config: RunConfig) -> OpenedImage | ImageReadError | None:
+    """The planned photo opened (once: file, mmap, header), for an engine that needs its
+    size before decoding it (:attr:`OpenedImage.size`) and then hands it to
+    :func:`decode_photo`; the error that opening it gave; or None when it is not to be
+    opened (a skip or a planning error: a FIFO would block)."""
+    if item.skip is not None or item.error is not None or item.output is None:
+        return None
+    try:
+        return open_image(item.input, max_megapixels=config.max_megapixels)
+    except ImageReadError as exc:
+        return exc
+
+
+def decode_photo(
+    item: PlannedFile,
+    config: RunConfig,
+    opened: OpenedImage | ImageReadError | None = None,
+) -> PhotoInFlight | FileResult:
     """Stage 1: the photo decoded, or its final result (skipped, or an error).
 
     Skips special files and complete existing outputs (see the module docstring) and
-    creates the output folder before decoding.
+    creates the output folder before decoding.  ``opened``: what :func:`open_photo` gave
+    for ``item`` (closed here), so that the input is opened once; None opens it here.
     """
     try:
-        return _decode(item, config)
+        return _decode(item, config, opened)
     except Exception as exc:
         return _error(item, describe_error(exc))
+    finally:
+        if isinstance(opened, OpenedImage):
+            opened.close()
 
 
 def enhance_photo(
@@ -190,11 +230,19 @@ def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
     )
     photo.warnings.extend(written.warnings)
     identity = file_identity(item.output)  # at once: what tells this file as ours later
+    return _finish(photo, config, t0, identity)
+
+
+def _finish(
+    photo: PhotoInFlight, config: RunConfig, t0: float, identity: FileIdentity | None
+) -> FileResult:
+    """The compare image, then the photo's result (written: ``identity``)."""
+    item, image = photo.item, photo.image
     compare = None
     if item.compare is not None and photo.before is not None:
         try:
             after = small_copy(image.rgb, config.compare_size)
-            write_compare(item.compare, photo.before, after, exif_orientation(image.metadata.exif))
+            write_compare(item.compare, photo.before, after, image.metadata.orientation)
             compare = item.compare
         except Exception as exc:
             photo.warnings.append(f"compare image not written: {describe_error(exc)}")
@@ -211,6 +259,28 @@ def _write(photo: PhotoInFlight, config: RunConfig) -> FileResult:
         source=photo.source,
         written=identity,
     )
+
+
+def encode_photo(photo: PhotoInFlight, config: RunConfig) -> tuple[FileResult, bytes | None]:
+    """Stage 3 for a pipe: encode the enhanced photo to bytes (nothing written but the
+    compare image), named ``photo.item.output`` (``-``) in messages; the result and the
+    bytes (None when it failed).  Same bytes as :func:`write_photo` writes."""
+    t0 = time.perf_counter()
+    item, image = photo.item, photo.image
+    assert item.output is not None
+    try:
+        encoded = encode_image(
+            item.output,
+            image,
+            image.rgb,
+            format=config.format,
+            quality=config.quality,
+            software=config.software,
+        )
+        photo.warnings.extend(encoded.warnings)
+        return _finish(photo, config, t0, None), encoded.data
+    except Exception as exc:
+        return _error(item, describe_error(exc), photo.seconds, image.megapixels), None
 
 
 def write_photo(photo: PhotoInFlight, config: RunConfig) -> FileResult:

@@ -1,14 +1,15 @@
 """One photo from stdin (or a file) to stdout: ``photoenhance run - -o -``.
 
-:func:`run_pipe` runs the photo through :func:`~photoenhance.infer.photo.process_photo`,
-like every photo of a batch, into a private temporary folder, then hands back the bytes
-of the finished file; the caller writes them to stdout in one go
+:func:`run_pipe` runs the photo through the stages every photo of a batch goes through
+(:mod:`photoenhance.infer.photo`: decode, enhance), then encodes it to bytes
+(:func:`~photoenhance.infer.photo.encode_photo`, the encoder ``run`` writes files with)
+and hands them back; the caller writes them to stdout in one go
 (:func:`photoenhance.io.pipe.emit`).  So the output is byte for byte what ``run`` writes
 for the same photo read from a file (format of the input unless ``format`` says
 otherwise, metadata carried over the same way), and an error leaves stdout empty.  A
-photo on stdin is first copied to that folder (:func:`photoenhance.io.pipe.spool`: the
-decoder needs a file).  The temporary folder is removed afterwards, whatever happens;
-one left by a killed run (``kill -9``) is removed by the next
+photo on stdin is read into memory (:func:`photoenhance.io.pipe.read_stream`) and decoded
+from there (:func:`photoenhance.io.open_bytes`); nothing goes through a temporary folder.
+Folders that older versions' killed pipe runs left in the temporary folder are removed
 (:func:`photoenhance.io.pipe.clean_stale_spools`).
 
 In the result, the input is ``-`` for stdin and the output ``-``; messages name them so.
@@ -18,7 +19,6 @@ stdin).  No torch here.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from photoenhance.infer.enhancer import Enhancer
 from photoenhance.infer.naming import COMPARE_SUFFIX, check_report_path
-from photoenhance.infer.photo import process_photo
+from photoenhance.infer.photo import decode_photo, encode_photo, enhance_photo
 from photoenhance.infer.types import (
     BatchResult,
     FileResult,
@@ -35,8 +35,8 @@ from photoenhance.infer.types import (
     RunConfig,
     Status,
 )
-from photoenhance.io import ImageReadError, mark_output_folder
-from photoenhance.io.pipe import STDIO, clean_stale_spools, spool, spool_folder
+from photoenhance.io import ImageReadError, OpenedImage, mark_output_folder, open_bytes, open_image
+from photoenhance.io.pipe import STDIO, clean_stale_spools, read_stream
 
 STDIN_NAME = "stdin"
 
@@ -51,12 +51,27 @@ class PipeResult:
     data: bytes | None
 
 
-def _rename(text: str | None, names: dict[str, str]) -> str | None:
-    if text is None:
-        return None
-    for old, new in names.items():
-        text = text.replace(old, new)
-    return text
+def _enhance(
+    item: PlannedFile, photo_bytes: bytes | None, enhancer: Enhancer, config: RunConfig
+) -> tuple[FileResult, bytes | None]:
+    """The photo (``item.input``, or ``photo_bytes`` read from stdin) opened once, decoded,
+    enhanced and encoded to bytes: the result and the bytes (None when it failed)."""
+    opened: OpenedImage | ImageReadError
+    try:
+        if photo_bytes is None:
+            opened = open_image(item.input, max_megapixels=config.max_megapixels)
+        else:
+            opened = open_bytes(photo_bytes, STDIO, max_megapixels=config.max_megapixels)
+    except ImageReadError as exc:
+        opened = exc  # reported by decode_photo, as for a batch
+    photo = decode_photo(item, config, opened)
+    if isinstance(photo, FileResult):
+        return photo, None
+    failed = enhance_photo(photo, enhancer, config)
+    if failed is not None:
+        return failed, None
+    result, data = encode_photo(photo, config)
+    return replace(result, source=None, written=None), data  # no file of ours to recognise
 
 
 def run_pipe(
@@ -89,38 +104,22 @@ def run_pipe(
     if enhancer is None:
         enhancer = Enhancer(config.inference_config())
     shown_in = Path(STDIO) if not isinstance(source, Path) else source
-    clean_stale_spools()  # left by pipe runs that were killed
-    folder = spool_folder()
+    clean_stale_spools()  # left by older versions' pipe runs that were killed
+    name = STDIN_NAME if not isinstance(source, Path) else source.name
+    data: bytes | None = None
     try:
-        name = STDIN_NAME if not isinstance(source, Path) else source.name
-        out = folder / "out" / name
-        out.parent.mkdir()
-        names = {str(out): STDIO}
-        try:
-            path = source if isinstance(source, Path) else spool(source, folder / name)
-        except ImageReadError as exc:
-            result = FileResult(shown_in, Path(STDIO), Status.ERROR, exc.reason)
-            path = None
-        if path is not None:
-            names[str(path)] = str(shown_in)
-            compare = None
-            warnings: tuple[str, ...] = ()
-            if config.compare_dir is not None:
-                compare = config.compare_dir / f"{name}{COMPARE_SUFFIX}"
-                why = mark_output_folder(config.compare_dir)
-                warnings = (why,) if why else ()
-            item = PlannedFile(0, path, out, compare, warnings=warnings)
-            result = process_photo(item, enhancer, replace(config, overwrite=True))
-        data = out.read_bytes() if result.status == Status.OK else None
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    result = replace(
-        result,
-        input=shown_in,
-        output=Path(STDIO),
-        error=_rename(result.error, names),
-        warnings=tuple(_rename(w, names) or "" for w in result.warnings),
-    )
+        photo_bytes = None if isinstance(source, Path) else read_stream(source)
+    except ImageReadError as exc:  # nothing came, or stdin could not be read
+        result = FileResult(shown_in, Path(STDIO), Status.ERROR, exc.reason)
+    else:
+        compare = None
+        warnings: tuple[str, ...] = ()
+        if config.compare_dir is not None:
+            compare = config.compare_dir / f"{name}{COMPARE_SUFFIX}"
+            why = mark_output_folder(config.compare_dir)
+            warnings = (why,) if why else ()
+        item = PlannedFile(0, shown_in, Path(STDIO), compare, warnings=warnings)
+        result, data = _enhance(item, photo_bytes, enhancer, replace(config, overwrite=True))
     batch = BatchResult.build(
         (result,), started=start, config=config, model=enhancer.info,
         provider=enhancer.provider, output_dir=Path(STDIO),

@@ -63,12 +63,6 @@ def srgb_decode(v: np.ndarray) -> np.ndarray:
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
 
 
-def srgb_encode(v: np.ndarray) -> np.ndarray:
-    """Linear light [0,1] -> sRGB-encoded [0,1], any shape (input clipped first)."""
-    v = np.clip(v, 0.0, 1.0)
-    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055)
-
-
 def srgb_decode_ext(v: np.ndarray) -> np.ndarray:
     """Extended-range sRGB-encoded -> linear light, any real values, any shape.
 

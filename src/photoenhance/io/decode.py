@@ -26,10 +26,15 @@ Mode handling (what :func:`read_image` hands out; see ``encode`` for the way bac
 from __future__ import annotations
 
 import dataclasses
+import io
+import mmap
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -38,11 +43,14 @@ from photoenhance.io import colour, libwarnings
 from photoenhance.io.errors import ImageReadError
 from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
 from photoenhance.io.heif import HeifSource, heif_source
+from photoenhance.io.manifest import FileIdentity, identity_of
 from photoenhance.io.metadata import Metadata, extract_metadata
 from photoenhance.io.orientation import stored_view
-from photoenhance.io.truncation import check_complete, jpeg_ends_early
+from photoenhance.io.truncation import check_data_complete, jpeg_data_ends_early
 
 PathLike = str | os.PathLike[str]
+Buffer = bytes | mmap.mmap
+"""The bytes of one photo: its file's mmap, or bytes handed in (:func:`decode_bytes`)."""
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow
 _HEIF_SUFFIXES = (".heic", ".heif")
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
@@ -134,30 +142,84 @@ def _check_file(path: Path) -> None:
         raise ImageReadError(path, HEIC_INSTALL_HINT)
 
 
-def _looks_like_heif(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(32)
-    except OSError:
-        return False
+def _looks_like_heif(data: Buffer) -> bool:
+    head = bytes(data[:32])
     return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
-def _open_unchecked(path: Path) -> Image.Image:
-    """Open without Pillow's global pixel limit (we apply our own ``max_megapixels``).
+class _MapReader(io.RawIOBase):
+    """A read-only file object over a mmap with its own position, for Pillow.  Closing it
+    (Pillow closes the file of an image it closes) leaves the mmap open: the truncation
+    check, the TIFF EXIF and a 16-bit photo's second decode read the same mapping.  No
+    ``fileno``: libtiff is handed the bytes, not the descriptor."""
 
-    Each plugin gets the *path*, so the image owns its file handle: it is closed
-    when the plugin fails and when the image is closed (no leaked handle).
-    """
+    def __init__(self, data: mmap.mmap) -> None:
+        super().__init__()
+        self._data = data
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        size = len(self._data)
+        end = size if n is None or n < 0 else min(size, self._pos + n)
+        if end <= self._pos:
+            return b""
+        out = self._data[self._pos : end]
+        self._pos = end
+        return out
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        nl = self._data.find(b"\n", self._pos)
+        end = len(self._data) if nl < 0 else nl + 1
+        if size is not None and size >= 0:
+            end = min(end, self._pos + size)
+        return self.read(end - self._pos)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: len(self._data)}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def _reader(data: Buffer) -> BinaryIO:
+    """A file object over ``data`` for Pillow (a new one, at 0, per call): a reader of the
+    mmap (no copy of the file), or a BytesIO sharing ``bytes``.  Pillow gets no path, so it
+    never opens the file itself."""
+    if isinstance(data, mmap.mmap):
+        return _MapReader(data)  # type: ignore[return-value]
+    return io.BytesIO(data)
+
+
+def _open_unchecked(path: Path, data: Buffer) -> Image.Image:
+    """Open without Pillow's global pixel limit (we apply our own ``max_megapixels``)."""
     Image.init()
-    with open(path, "rb") as fh:
-        prefix = fh.read(16)
+    fp = _reader(data)
+    prefix = fp.read(16)
     for fmt_id in Image.ID:
         factory, accept = Image.OPEN[fmt_id]
         if accept is not None and not accept(prefix):
             continue
         try:
-            return factory(str(path), str(path))
+            fp.seek(0)
+            return factory(fp, "")
         except Image.DecompressionBombError as exc:  # a plugin's own hard check (WebP)
             raise ImageReadError(path, f"refusing to decode (possible decompression bomb): {exc}") from None
         except (SyntaxError, IndexError, TypeError, ValueError, OSError):
@@ -165,25 +227,25 @@ def _open_unchecked(path: Path) -> Image.Image:
     raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
 
 
-def _open(path: Path, max_megapixels: float, *, retry_heif: bool = True) -> Image.Image:
-    """Open ``path`` read-only and check its header size against ``max_megapixels``.
+def _open(path: Path, data: Buffer, max_megapixels: float, *, retry_heif: bool = True) -> Image.Image:
+    """Pillow's image of ``data`` (the bytes of ``path``), its header size checked against
+    ``max_megapixels``.  Nothing is opened: Pillow reads ``data``.
 
     Call inside :func:`libwarnings.capture` (Pillow warns about sizes we allow).
     """
-    _check_file(path)
     try:  # DecompressionBombWarning: dropped by libwarnings.capture (not catch_warnings:
         try:  # process-wide state, and photos are read and written on two threads)
-            im = Image.open(path)
+            im = Image.open(_reader(data))
         except Image.DecompressionBombError:
-            im = _open_unchecked(path)
+            im = _open_unchecked(path, data)
     except UnidentifiedImageError:
-        if not (retry_heif and _looks_like_heif(path)):
+        if not (retry_heif and _looks_like_heif(data)):
             raise ImageReadError(path, "not a recognised image (unknown format or corrupt header)") from None
         if not heif_available():
             raise ImageReadError(path, HEIC_INSTALL_HINT) from None
         # HEIF data under another name (a photo piped in, ``IMG_0001``): the HEIF opener
         # is registered lazily, by heif_available() just now, so Pillow did not try it yet
-        return _open(path, max_megapixels, retry_heif=False)
+        return _open(path, data, max_megapixels, retry_heif=False)
     except PermissionError:
         raise ImageReadError(path, "permission denied") from None
     except ImageReadError:
@@ -202,6 +264,30 @@ def _open(path: Path, max_megapixels: float, *, retry_heif: bool = True) -> Imag
         im.close()
         raise ImageReadError(path, f"invalid image size {width}x{height}")
     return im
+
+
+@contextmanager
+def _file_data(path: Path) -> Iterator[tuple[Buffer, FileIdentity | None]]:
+    """The bytes of the photo ``path`` - its one ``open`` and one ``mmap`` - and its identity
+    (``fstat`` of that open file, taken before anything is read)."""
+    _check_file(path)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with-block below
+    except PermissionError:
+        raise ImageReadError(path, "permission denied") from None
+    except OSError as exc:  # as Pillow's own open of the path reported it
+        raise ImageReadError(path, f"corrupt image header ({_reason(exc)})") from exc
+    with fh:
+        identity = identity_of(os.fstat(fh.fileno()))
+        try:
+            data: Buffer = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # not mappable (a special file system): read it
+            data = fh.read()
+        try:
+            yield data, identity
+        finally:
+            if isinstance(data, mmap.mmap):
+                data.close()
 
 
 def _reason(exc: BaseException) -> str:
@@ -238,8 +324,8 @@ def probe_image(path: PathLike, *, max_megapixels: float = 200.0) -> tuple[int, 
             unsupported format, or more than ``max_megapixels`` pixels.
     """
     p = Path(path)
-    with libwarnings.capture(), _open(p, max_megapixels) as im:  # read_image reports them
-        _format_of(im, p)
+    with libwarnings.capture(), _file_data(p) as (data, _), _open(p, data, max_megapixels) as im:
+        _format_of(im, p)  # read_image reports the warnings
         width, height = _stored_size(im)
         return (int(width), int(height))
 
@@ -261,9 +347,9 @@ _NATIVE_SWAP = "B" if sys.byteorder == "little" else "L"  # libtiff hands out na
 _SWAPPED.update({f"{m};16N": f"{m};16{_NATIVE_SWAP}" for m in ("RGB", "RGBA", "RGBX")})
 
 
-def _decode_with_rawmode(path: Path, rawmode: str, max_megapixels: float) -> np.ndarray:
-    """Decode the first frame with a substituted raw mode; returns uint8 HxWxC."""
-    with _open(path, max_megapixels) as im:
+def _decode_with_rawmode(path: Path, data: Buffer, rawmode: str, max_megapixels: float) -> np.ndarray:
+    """Decode the first frame of ``data`` again with a substituted raw mode; uint8 HxWxC."""
+    with _open(path, data, max_megapixels) as im:
         tile = im.tile[0]
         args = rawmode if isinstance(tile.args, str) else (rawmode, *tuple(tile.args)[1:])
         im.tile = [tile._replace(args=args)]
@@ -271,17 +357,20 @@ def _decode_with_rawmode(path: Path, rawmode: str, max_megapixels: float) -> np.
         return np.asarray(im)
 
 
-def _load_16bit_rgb(path: Path, im: Image.Image, max_megapixels: float) -> np.ndarray:
+def _load_16bit_rgb(path: Path, data: Buffer, im: Image.Image, max_megapixels: float) -> np.ndarray:
     """Full-precision HxWxC uint16 for 16-bit RGB(A) files that Pillow truncates to 8 bits.
 
     Pillow's unpacker keeps the high byte; decoding again with the opposite byte order
-    keeps the low byte instead (filtering/decompression happen before unpacking).
+    keeps the low byte instead (filtering/decompression happen before unpacking).  The
+    second decode reads the same bytes (the photo's one mmap), not the file again: Pillow
+    has no 16-bit RGB mode, and its PNG/libtiff decoders unfilter with the raw mode's pixel
+    size, so no raw mode gives both bytes in one pass.
     """
     raw = _rawmode(im)
     assert raw is not None
     im.load()  # decodes with the high byte
     hi = np.asarray(im).astype(np.uint16)
-    lo = _decode_with_rawmode(path, _SWAPPED[raw], max_megapixels).astype(np.uint16)
+    lo = _decode_with_rawmode(path, data, _SWAPPED[raw], max_megapixels).astype(np.uint16)
     return (hi << 8) | lo
 
 
@@ -309,11 +398,11 @@ def _to_float(a: np.ndarray, scale: float) -> np.ndarray:
     return out
 
 
-def _pixels(im: Image.Image, path: Path, max_megapixels: float) -> _Pixels:
+def _pixels(im: Image.Image, path: Path, buffer: Buffer, max_megapixels: float) -> _Pixels:
     mode = im.mode
     raw = _rawmode(im)
     if mode in ("RGB", "RGBA") and raw in _SWAPPED:
-        data = _load_16bit_rgb(path, im, max_megapixels)
+        data = _load_16bit_rgb(path, buffer, im, max_megapixels)
         alpha = _to_float(data[..., 3], 65535) if mode == "RGBA" else None
         return _Pixels(data[..., :3], alpha, 16, True)
     if raw == "LA;16B":
@@ -415,14 +504,15 @@ def _quality(im: Image.Image) -> int | None:
 # --------------------------------------------------------------------------- public
 
 
-def _decode(p: Path, max_megapixels: float) -> DecodedImage:
-    with _open(p, max_megapixels) as im:
+def _decode(p: Path, data: Buffer, im: Image.Image, max_megapixels: float) -> DecodedImage:
+    """Decode the opened ``im`` (Pillow's image of ``data``, the bytes of ``p``); closes it."""
+    with im:
         fmt = _format_of(im, p)
-        ends_early = fmt == "jpeg" and jpeg_ends_early(p)  # before any pixel buffer exists
+        ends_early = fmt == "jpeg" and jpeg_data_ends_early(p, data)  # before any pixel buffer exists
         if ends_early:
             _finish_at_eof(im)
         elif fmt != "jpeg":
-            check_complete(p, fmt)
+            check_data_complete(p, data, fmt)
         notes: list[str] = []
         n_frames = int(getattr(im, "n_frames", 1) or 1)
         if n_frames > 1:
@@ -432,14 +522,14 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
         if im.tile and _rawmode(im) == "LA;16B":
             mode = "LA"
         orientation = _tiff_orientation(im)
-        early_meta = extract_metadata(im, fmt) if fmt == "tiff" else None  # before load drops tag 274
-        px = _pixels(im, p, max_megapixels)
+        early_meta = extract_metadata(im, fmt, data) if fmt == "tiff" else None  # before load drops tag 274
+        px = _pixels(im, p, data, max_megapixels)
         if ends_early:
             notes.append(_damage_note(p, im))
         notes.extend(px.warnings)
-        meta = early_meta or extract_metadata(im, fmt)
+        meta = early_meta or extract_metadata(im, fmt, data)
         quality = _quality(im) if fmt == "jpeg" else None
-        heif = heif_source(im, p.stat().st_size) if fmt == "heif" else None
+        heif = heif_source(im, len(data)) if fmt == "heif" else None
     im.close()  # the pixels are copied out: free Pillow's image (4 bytes/px for RGB; the
     del im  # with-block only closes the file) before the float32 array is made below
     if orientation != 1:
@@ -470,10 +560,113 @@ def _decode(p: Path, max_megapixels: float) -> DecodedImage:
     )
 
 
-def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage:
+@contextmanager
+def _read_errors(p: Path) -> Iterator[None]:
+    """Every failure inside as one :class:`ImageReadError` line naming ``p``."""
+    try:
+        yield
+    except ImageReadError:
+        raise
+    except MemoryError:
+        raise ImageReadError(p, "out of memory while decoding") from None
+    except PermissionError:
+        raise ImageReadError(p, "permission denied") from None
+    except Exception as exc:  # Pillow raises OSError/SyntaxError/ValueError/zlib.error/...
+        raise ImageReadError(p, f"corrupt or truncated image data ({_reason(exc)})") from exc
+
+
+def _with_caught(image: DecodedImage, caught: list[str]) -> DecodedImage:
+    if caught:
+        return dataclasses.replace(image, warnings=(*image.warnings, *caught))
+    return image
+
+
+class OpenedImage:
+    """A photo opened once, not yet decoded: its file (one ``open``), its bytes (one
+    ``mmap``) and its header (Pillow's image of those bytes).
+
+    What :func:`open_image` gives: the size is known (:attr:`size`) before any pixel is
+    decoded, and :meth:`decode` decodes from the same bytes - nothing opens the file again
+    (the truncation check, the TIFF EXIF and a 16-bit photo's second decode read the mmap).
+    Close it (or use it as a context manager) when done; :meth:`decode` does not close it.
+
+    Attributes:
+        path: the photo.
+        size: ``(width, height)`` as stored in the file.
+        identity: the file's identity (``fstat`` of the open file, before it was read).
+    """
+
+    def __init__(self, path: Path, max_megapixels: float, data: bytes | None = None) -> None:
+        self.path = path
+        self._max_megapixels = max_megapixels
+        self._stack = ExitStack()
+        self._caught: list[str] = []
+        try:
+            with libwarnings.capture() as caught, _read_errors(path):
+                if data is None:
+                    data, identity = self._stack.enter_context(_file_data(path))
+                else:
+                    _check_bytes(path, data)
+                    identity = None
+                im = _open(path, data, max_megapixels)
+                _format_of(im, path)
+            self._caught = list(caught)
+        except BaseException:
+            self._stack.close()
+            raise
+        self._data: Buffer = data
+        self._im: Image.Image | None = im
+        self.identity: FileIdentity | None = identity
+        self.size: tuple[int, int] = _stored_size(im)
+
+    def decode(self) -> DecodedImage:
+        """Decode the photo (see :func:`read_image`); once.
+
+        Raises:
+            ImageReadError: as :func:`read_image`.
+        """
+        im, self._im = self._im, None
+        if im is None:
+            raise ValueError(f"{self.path}: already decoded")
+        with libwarnings.capture() as caught, _read_errors(self.path):
+            image = _decode(self.path, self._data, im, self._max_megapixels)
+        seen = set(self._caught)
+        return _with_caught(image, [*self._caught, *(w for w in caught if w not in seen)])
+
+    def close(self) -> None:
+        if self._im is not None:
+            self._im.close()
+            self._im = None
+        self._stack.close()
+
+    def __enter__(self) -> OpenedImage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_image(path: PathLike, *, max_megapixels: float = 200.0) -> OpenedImage:
+    """Open ``path`` once (file + mmap + header) for :meth:`OpenedImage.decode`.
+
+    Raises:
+        ImageReadError: as :func:`probe_image`.
+    """
+    return OpenedImage(Path(path), max_megapixels)
+
+
+def read_image(
+    path: PathLike, *, max_megapixels: float = 200.0, opened: OpenedImage | None = None
+) -> DecodedImage:
     """Fully decode ``path`` (first frame) into a :class:`DecodedImage`.
 
-    The file is opened read-only and never modified.  Truncated files are errors
+    ``opened``: ``path`` already opened by :func:`open_image` (an engine that needed its
+    size first): that is decoded (and ``max_megapixels`` is the one it was opened with);
+    it is not closed here.
+
+    The file is opened once, read-only (one ``open``, one ``mmap`` that every step reads:
+    Pillow, the truncation check, the TIFF EXIF, a 16-bit photo's second decode) and never
+    modified.  Truncated files are errors
     (the whole image is decoded; nothing is grey-filled): Pillow's strict loader
     catches data cut off mid-stream, and :mod:`photoenhance.io.truncation` catches
     JPEG/PNG data that ends early but properly (before decoding anything).  The one
@@ -487,21 +680,47 @@ def read_image(path: PathLike, *, max_megapixels: float = 200.0) -> DecodedImage
             data, unsupported format or mode, over ``max_megapixels``, HEIC without
             pillow-heif).
     """
+    if opened is not None:
+        return opened.decode()
     p = Path(path)
-    try:
-        with libwarnings.capture() as caught:  # Pillow's warnings: the photo's, not stderr's
-            image = _decode(p, max_megapixels)
-        if caught:
-            image = dataclasses.replace(image, warnings=(*image.warnings, *caught))
-        return image
-    except ImageReadError:
-        raise
-    except MemoryError:
-        raise ImageReadError(p, "out of memory while decoding") from None
-    except PermissionError:
-        raise ImageReadError(p, "permission denied") from None
-    except Exception as exc:  # Pillow raises OSError/SyntaxError/ValueError/zlib.error/...
-        raise ImageReadError(p, f"corrupt or truncated image data ({_reason(exc)})") from exc
+    # Pillow's warnings: the photo's, not stderr's
+    with libwarnings.capture() as caught, _read_errors(p), _file_data(p) as (data, _):
+        image = _decode(p, data, _open(p, data, max_megapixels), max_megapixels)
+    return _with_caught(image, caught)
+
+
+def _check_bytes(path: Path, data: bytes) -> None:
+    """As :func:`_check_file`, for the bytes of a photo named ``path``."""
+    if not isinstance(data, bytes):
+        raise TypeError(f"{path}: expected bytes, got {type(data).__name__}")
+    if not data:
+        raise ImageReadError(path, "empty file (0 bytes)")
+    if path.suffix.lower() in _HEIF_SUFFIXES and not heif_available():
+        raise ImageReadError(path, HEIC_INSTALL_HINT)
+
+
+def open_bytes(data: bytes, name: str | Path, *, max_megapixels: float = 200.0) -> OpenedImage:
+    """:func:`open_image` for the bytes of an encoded photo (``name`` stands for its file
+    in messages); no file and no temporary file is involved.
+
+    Raises:
+        ImageReadError: as :func:`decode_bytes`.
+    """
+    return OpenedImage(Path(name), max_megapixels, bytes(data) if isinstance(data, (bytearray, memoryview)) else data)
+
+
+def decode_bytes(data: bytes, name: str, max_megapixels: float = 200.0) -> DecodedImage:
+    """Decode the encoded photo ``data`` (the bytes of a JPEG/PNG/TIFF/WebP/HEIF file) as
+    :func:`read_image` decodes a file holding them: same pixels, metadata and warnings, no
+    temporary file.  ``name`` stands for the file in messages and in ``.path`` (its suffix
+    matters only as for a file: ``.heic`` without pillow-heif is refused).
+
+    Raises:
+        ImageReadError: as :func:`read_image` (``"<name>: empty file (0 bytes)"``...).
+        TypeError: ``data`` is not bytes.
+    """
+    with open_bytes(data, name, max_megapixels=max_megapixels) as opened:
+        return opened.decode()
 
 
 def read_rgb(path: PathLike) -> np.ndarray:
@@ -521,8 +740,8 @@ def is_complete_image(path: Path) -> bool:
     """True only if ``path`` is a supported image that fully decodes (no truncation)."""
     p = Path(path)
     try:
-        with libwarnings.capture(), _open(p, float("inf")) as im:
-            check_complete(p, _format_of(im, p))
+        with libwarnings.capture(), _file_data(p) as (data, _), _open(p, data, float("inf")) as im:
+            check_data_complete(p, data, _format_of(im, p))
             im.load()
     except Exception:
         return False

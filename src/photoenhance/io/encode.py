@@ -66,6 +66,17 @@ from photoenhance.io.xmp import record_processing
 JPEG_OPTIMIZE = False
 _MAX_JPEG_SEGMENT = 65533  # payload bytes of one APPn segment (excluding the marker)
 _THUMB_SIZE = (160, 160)
+DEFAULT_JPEG_QUALITY = 95
+"""JPEG/WebP quality when the source is no JPEG (a JPEG source's own estimate is kept)."""
+PREVIEW_JPEG_QUALITY = 85
+"""Quality of the small JPEGs made beside a photo: its EXIF thumbnail, the ``--compare``
+image and the ``--html`` page's images."""
+
+
+def default_quality(source: DecodedImage) -> int:
+    """JPEG/WebP quality when none is given: the source JPEG's estimated quality clamped to
+    75..98, else :data:`DEFAULT_JPEG_QUALITY`."""
+    return min(98, max(75, source.quality)) if source.quality else DEFAULT_JPEG_QUALITY
 
 
 @dataclass(frozen=True)
@@ -249,7 +260,7 @@ def _thumbnail(rgb: np.ndarray) -> bytes:
     im = Image.fromarray(_quantise(small, 8), "RGB")
     im.thumbnail(_THUMB_SIZE)
     buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=85)
+    im.save(buf, "JPEG", quality=PREVIEW_JPEG_QUALITY)
     return buf.getvalue()
 
 
@@ -257,7 +268,7 @@ def _exif_for_output(source: DecodedImage, rgb: np.ndarray, software: str, *, th
     """Raw EXIF (no prefix) with the thumbnail regenerated or dropped; ``Software`` is the
     camera's, unchanged (the processing is recorded in XMP, :mod:`photoenhance.io.xmp`).
     A photo without EXIF gets a minimal one naming ``software``."""
-    exif = source.metadata.exif
+    exif = source.metadata.exif_parsed()  # read once while decoding: not parsed again
     if exif is None:
         return minimal_exif(software)
     new_thumb = _thumbnail(rgb) if thumb and has_thumbnail(exif) else None
@@ -268,8 +279,7 @@ def _exif_for_output(source: DecodedImage, rgb: np.ndarray, software: str, *, th
 
 def _jpeg_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, quality: int | None, notes: list[str]) -> dict[str, Any]:
     meta = source.metadata
-    if quality is None:
-        quality = min(98, max(75, source.quality)) if source.quality else 95
+    quality = default_quality(source) if quality is None else quality
     kw: dict[str, Any] = {"quality": quality, "subsampling": 0, "optimize": JPEG_OPTIMIZE, "progressive": False}
     exif = _exif_for_output(source, rgb, software, thumb=True, notes=notes)
     if len(EXIF_PREFIX) + len(exif) > _MAX_JPEG_SEGMENT:
@@ -365,8 +375,7 @@ def _tiff_add_exif(template: bytes, source: DecodedImage, rgb: np.ndarray, softw
 
 
 def _webp_kwargs(source: DecodedImage, rgb: np.ndarray, plan: OutputPlan, software: str, quality: int | None, notes: list[str]) -> dict[str, Any]:
-    if quality is None:
-        quality = min(98, max(75, source.quality)) if source.quality else 95
+    quality = default_quality(source) if quality is None else quality
     kw: dict[str, Any] = {"quality": quality, "exif": _exif_for_output(source, rgb, software, thumb=True, notes=notes)}
     if plan.icc_profile:
         kw["icc_profile"] = plan.icc_profile
@@ -497,6 +506,38 @@ def _validate(dst: Path, source: DecodedImage, rgb: np.ndarray, quality: int | N
         raise ValueError(f"{dst}: quality must be in 1..100, got {quality}")
 
 
+def encode_image(
+    name: Path,
+    source: DecodedImage,
+    rgb: np.ndarray,
+    *,
+    format: str | None = None,
+    quality: int | None = None,
+    software: str = "photoenhance",
+) -> EncodedImage:
+    """The bytes :func:`write_image` writes to ``name``, in memory (nothing is written):
+    the same checks, encoding, warnings and errors (naming ``name``, e.g. ``-`` for stdout).
+
+    Raises:
+        ValueError: as :func:`write_image`.
+        ImageWriteError: as :func:`write_image` (encoding failures).
+    """
+    name = Path(name)
+    fmt = normalise_format(format or source.format)
+    _validate(name, source, rgb, quality)
+    if fmt == "heif" and not heif_available():
+        raise ImageWriteError(name, HEIC_INSTALL_HINT)
+    plan = plan_output(source, fmt)
+    try:
+        with libwarnings.capture() as caught:
+            encoded = encode_bytes(source, rgb, plan, quality=quality, software=software)
+        return EncodedImage(encoded.data, (*encoded.warnings, *caught))
+    except MemoryError:
+        raise ImageWriteError(name, "out of memory while encoding") from None
+    except Exception as exc:  # encoder failure: report it against the output file
+        raise ImageWriteError(name, f"cannot encode {fmt.upper()}: {type(exc).__name__}: {exc}") from exc
+
+
 def write_image(
     dst: Path,
     source: DecodedImage,
@@ -519,9 +560,9 @@ def write_image(
         format: ``"jpeg"``, ``"png"``, ``"tiff"``, ``"webp"``, ``"heif"`` (or suffix-like
             aliases); None keeps the source format.
         quality: JPEG/WebP/HEIF quality 1-100; None = for JPEG/WebP the source JPEG's
-            estimated quality clamped to 75..98, else 95; for HEIF the quality that
-            gives about the HEIF source's file size, else 50 (libheif's default).
-            Ignored for PNG/TIFF (lossless).
+            estimated quality clamped to 75..98, else :data:`DEFAULT_JPEG_QUALITY`; for
+            HEIF the quality that gives about the HEIF source's file size, else 50
+            (libheif's default).  Ignored for PNG/TIFF (lossless).
         software: the program recorded in the XMP history (``stEvt:softwareAgent``; EXIF
             ``Software`` is kept as the camera wrote it, and only set for a photo without
             EXIF).
@@ -536,23 +577,11 @@ def write_image(
             partial file or temporary is left behind.
     """
     dst = Path(dst)
-    fmt = normalise_format(format or source.format)
-    _validate(dst, source, rgb, quality)
-    if fmt == "heif" and not heif_available():
-        raise ImageWriteError(dst, HEIC_INSTALL_HINT)
-    plan = plan_output(source, fmt)
-    try:
-        with libwarnings.capture() as caught:
-            encoded = encode_bytes(source, rgb, plan, quality=quality, software=software)
-        data = encoded.data
-        notes = (*encoded.warnings, *caught)
-    except MemoryError:
-        raise ImageWriteError(dst, "out of memory while encoding") from None
-    except Exception as exc:  # encoder failure: report it against the output file
-        raise ImageWriteError(dst, f"cannot encode {fmt.upper()}: {type(exc).__name__}: {exc}") from exc
+    encoded = encode_image(dst, source, rgb, format=format, quality=quality, software=software)
+    data = encoded.data
 
     def _write(fh: BinaryIO) -> None:
         fh.write(data)
 
     atomic_write(dst, _write)
-    return WrittenImage(dst, fmt, notes)
+    return WrittenImage(dst, normalise_format(format or source.format), encoded.warnings)

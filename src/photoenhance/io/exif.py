@@ -17,7 +17,7 @@ import piexif
 
 EXIF_PREFIX = b"Exif\x00\x00"
 TAG_SOFTWARE = 0x0131
-TAG_ORIENTATION = 0x0112
+TAG_ORIENTATION = 0x0112  # read by parse_exif (ParsedExif.orientation)
 TAG_THUMB_OFFSET = 0x0201
 TAG_THUMB_LENGTH = 0x0202
 TAG_EXIF_IFD = 0x8769
@@ -89,9 +89,14 @@ class _Tiff:
 
     def long_value(self, entry: bytes) -> int:
         """Value of a single SHORT/LONG entry."""
-        typ = struct.unpack(self.endian + "H", entry[2:4])[0]
-        fmt = "H" if typ == 3 else "I"
-        return int(struct.unpack(self.endian + fmt, entry[8 : 8 + struct.calcsize(fmt)])[0])
+        return _long_value(self.endian, entry)
+
+
+def _long_value(endian: str, entry: bytes) -> int:
+    """Value of a single SHORT/LONG entry in byte order ``endian``."""
+    typ = struct.unpack(endian + "H", entry[2:4])[0]
+    fmt = "H" if typ == 3 else "I"
+    return int(struct.unpack(endian + fmt, entry[8 : 8 + struct.calcsize(fmt)])[0])
 
 
 def _entry(endian: str, tag: int, typ: int, count: int, value_field: bytes) -> bytes:
@@ -129,13 +134,13 @@ class _Appender:
         return self.put(body)
 
 
-def _remove_thumbnail(tiff: _Tiff, buf: bytearray, ifd1: _Ifd) -> None:
+def _remove_thumbnail(endian: str, buf: bytearray, ifd1: _Ifd) -> None:
     """Cut off (if it is the tail) or zero the old thumbnail bytes in ``buf``."""
     off_entry = ifd1.entries.get(TAG_THUMB_OFFSET)
     len_entry = ifd1.entries.get(TAG_THUMB_LENGTH)
     if off_entry is None or len_entry is None:
         return
-    start, length = tiff.long_value(off_entry), tiff.long_value(len_entry)
+    start, length = _long_value(endian, off_entry), _long_value(endian, len_entry)
     end = start + length
     if start < 8 or length <= 0 or end > len(buf):
         return
@@ -145,17 +150,93 @@ def _remove_thumbnail(tiff: _Tiff, buf: bytearray, ifd1: _Ifd) -> None:
         buf[start:end] = bytes(length)
 
 
-def edit_exif(data: bytes, *, software: str | None, thumbnail: bytes | None) -> EditedExif:
+@dataclass(frozen=True, eq=False)
+class ParsedExif:
+    """A photo's EXIF read once (:func:`parse_exif`): what :class:`~photoenhance.io.Metadata`
+    carries, so that the orientation, the thumbnail check and :func:`edit_exif` need not
+    read the blob again.
+
+    Attributes:
+        data: the blob as carried over (out-of-bounds entries removed, no prefix); empty
+            when the EXIF had to be dropped.
+        warnings: what the check and the validation found (as :func:`check_exif` and
+            :func:`exif_warnings` word it).
+        walked: every IFD was read within bounds; when False the IFDs below are None and
+            the users read ``data`` the old way (the damaged blob keeps its old handling).
+        endian: ``"<"`` or ``">"`` ("" when there is no TIFF header).
+        ifd0, ifd1: IFD0 and IFD1 entries as ``data`` holds them (None: absent/unread).
+        orientation: EXIF Orientation 1..8 (1 when absent or out of range), or None when
+            the entry is of an unusual type or count (Pillow's reading decides then:
+            :func:`photoenhance.io.orientation.exif_orientation`).
+    """
+
+    data: bytes
+    warnings: tuple[str, ...]
+    walked: bool
+    endian: str
+    ifd0: _Ifd | None
+    ifd1: _Ifd | None
+    orientation: int | None
+
+
+_ORIENTATION_FORMATS = {3: "H", 4: "I", 8: "h", 9: "i"}  # SHORT, LONG, SSHORT, SLONG
+
+
+def _orientation(endian: str, ifd0: _Ifd) -> int | None:
+    """Orientation from IFD0 as Pillow's ``Exif().get(0x0112, 1)`` reads it, for one value
+    of an integer type; None for anything else (left to Pillow)."""
+    raw = ifd0.entries.get(TAG_ORIENTATION)
+    if raw is None:
+        return 1
+    typ, count = struct.unpack(endian + "HI", raw[2:8])
+    fmt = _ORIENTATION_FORMATS.get(typ)
+    if fmt is None or count != 1:
+        return None
+    value = int(struct.unpack(endian + fmt, raw[8 : 8 + struct.calcsize(fmt)])[0])
+    return value if 1 <= value <= 8 else 1
+
+
+def parse_exif(data: bytes) -> ParsedExif:
+    """Read a photo's EXIF blob once: bounds check and repair (:func:`check_exif`),
+    validation by piexif (:func:`exif_warnings`, when the walk read every IFD), and IFD0,
+    IFD1 and the orientation kept for later use.  Never raises."""
+    checked, endian, ifd0, ifd1 = _walk(data)
+    warnings = checked.warnings
+    if checked.data and checked.walked:
+        warnings = (*warnings, *_piexif_warnings(checked.data))
+    walked = checked.walked and ifd0 is not None
+    orientation = _orientation(endian, ifd0) if walked and ifd0 is not None else None
+    return ParsedExif(
+        checked.data,
+        warnings,
+        walked,
+        endian,
+        ifd0 if walked else None,
+        ifd1 if walked else None,
+        orientation,
+    )
+
+
+def edit_exif(data: bytes | ParsedExif, *, software: str | None, thumbnail: bytes | None) -> EditedExif:
     """Return ``data`` with ``Software`` set and the IFD1 thumbnail replaced or dropped.
 
     Args:
-        data: raw EXIF (TIFF header onwards; an ``Exif\\0\\0`` prefix is tolerated).
+        data: the photo's :class:`ParsedExif` (its IFDs are not read again), or raw EXIF
+            (TIFF header onwards; an ``Exif\\0\\0`` prefix is tolerated).
         software: new IFD0 ``Software`` value (None leaves it as is).
         thumbnail: JPEG bytes for the new IFD1 thumbnail, or None to drop IFD1.
             A thumbnail is only written if the original had an IFD1.
 
     Never raises: unparseable input is returned unchanged, with a warning.
     """
+    if isinstance(data, ParsedExif):
+        if data.walked and data.ifd0 is not None:  # IFD0 and IFD1 read whole by parse_exif
+            try:
+                return _edit_ifds(data.data, data.endian, data.ifd0, data.ifd1, [], software, thumbnail)
+            except (ExifFormatError, struct.error, ValueError, OverflowError) as exc:
+                warning = f"EXIF structure not editable ({exc}); carried over unchanged"
+                return EditedExif(data.data, (warning,))
+        data = data.data  # a blob the walk could not read whole: read it as before
     data = strip_prefix(data)
     try:
         return _edit(data, software, thumbnail)
@@ -166,7 +247,6 @@ def edit_exif(data: bytes, *, software: str | None, thumbnail: bytes | None) -> 
 
 def _edit(data: bytes, software: str | None, thumbnail: bytes | None) -> EditedExif:
     tiff = _Tiff(data)
-    e = tiff.endian
     ifd0 = tiff.ifd(tiff.ifd0_offset)
     ifd1: _Ifd | None = None
     warnings: list[str] = []
@@ -175,9 +255,22 @@ def _edit(data: bytes, software: str | None, thumbnail: bytes | None) -> EditedE
             ifd1 = tiff.ifd(ifd0.next_offset)
         except ExifFormatError:
             warnings.append("EXIF IFD1 (thumbnail) unreadable; dropped")
+    return _edit_ifds(data, tiff.endian, ifd0, ifd1, warnings, software, thumbnail)
+
+
+def _edit_ifds(
+    data: bytes,
+    e: str,
+    ifd0: _Ifd,
+    ifd1: _Ifd | None,
+    warnings: list[str],
+    software: str | None,
+    thumbnail: bytes | None,
+) -> EditedExif:
+    """The append-only edit of ``data`` whose IFD0 and IFD1 (byte order ``e``) are read."""
     buf = bytearray(data)
     if ifd1 is not None:
-        _remove_thumbnail(tiff, buf, ifd1)
+        _remove_thumbnail(e, buf, ifd1)
     app = _Appender(buf, e)
     entries0 = dict(ifd0.entries)
     if software is not None:
@@ -195,8 +288,12 @@ def _edit(data: bytes, software: str | None, thumbnail: bytes | None) -> EditedE
     return EditedExif(bytes(app.buf), tuple(warnings))
 
 
-def has_thumbnail(data: bytes) -> bool:
+def has_thumbnail(data: bytes | ParsedExif) -> bool:
     """True if the blob has an IFD1 with a JPEG thumbnail (never raises)."""
+    if isinstance(data, ParsedExif):
+        if data.walked:
+            return data.ifd1 is not None and TAG_THUMB_OFFSET in data.ifd1.entries
+        data = data.data
     try:
         tiff = _Tiff(strip_prefix(data))
         ifd0 = tiff.ifd(tiff.ifd0_offset)
@@ -269,11 +366,18 @@ def check_exif(data: bytes) -> CheckedExif:
     entry among the ones that can be read, the EXIF is dropped (``data`` empty).
     Never raises.
     """
+    return _walk(data)[0]
+
+
+def _walk(data: bytes) -> tuple[CheckedExif, str, _Ifd | None, _Ifd | None]:
+    """:func:`check_exif`, and IFD0 / IFD1 as read (None when not read whole) with the
+    byte order."""
     data = strip_prefix(data)
     try:
         tiff = _Tiff(data)
     except ExifFormatError as exc:
-        return CheckedExif(data, (f"EXIF not parseable ({exc}); carried over as raw bytes",), False)
+        return CheckedExif(data, (f"EXIF not parseable ({exc}); carried over as raw bytes",), False), "", None, None
+    read: dict[str, _Ifd] = {}  # IFD0 and IFD1 as kept (what the repaired blob holds)
     buf = bytearray(data)
     dropped: list[str] = []
     problems: list[str] = []
@@ -306,6 +410,8 @@ def check_exif(data: bytes) -> CheckedExif:
                 todo.append((tiff.long_value(raw), sub))
         if len(keep) < len(raws):
             _rewrite_ifd(buf, tiff, offset, keep, ifd.next_offset)
+        if name in ("IFD0", "IFD1"):
+            read[name] = _Ifd({struct.unpack(tiff.endian + "H", raw[:2])[0]: raw for raw in keep}, ifd.next_offset)
         if name.startswith("IFD") and ifd.next_offset:
             todo.append((ifd.next_offset, f"IFD{int(name[3:]) + 1}"))
     warnings = []
@@ -315,7 +421,7 @@ def check_exif(data: bytes) -> CheckedExif:
             f"EXIF has entries larger than its {len(data)}-byte block and cannot be repaired "
             f"({'; '.join(problems[:_MAX_LISTED])}); dropped"
         )
-        return CheckedExif(b"", tuple(warnings), False)
+        return CheckedExif(b"", tuple(warnings), False), tiff.endian, None, None
     if dropped:
         more = f" and {len(dropped) - _MAX_LISTED} more" if len(dropped) > _MAX_LISTED else ""
         warnings.append(
@@ -323,7 +429,8 @@ def check_exif(data: bytes) -> CheckedExif:
             f"{', '.join(dropped[:_MAX_LISTED])}{more}"
         )
     warnings.extend(f"{p}; EXIF carried over as raw bytes" for p in problems[:_MAX_LISTED])
-    return CheckedExif(bytes(buf) if dropped else data, tuple(warnings), walked)
+    checked = CheckedExif(bytes(buf) if dropped else data, tuple(warnings), walked)
+    return checked, tiff.endian, read.get("IFD0"), read.get("IFD1")
 
 
 def _partial_ifd_oversized(tiff: _Tiff, offset: int) -> bool:
@@ -347,6 +454,21 @@ def exif_warnings(data: bytes) -> tuple[str, ...]:
     Call on a blob that :func:`check_exif` walked; blobs over
     :data:`PIEXIF_MAX_BYTES` are not parsed (no warning).
     """
+    notes = _piexif_warnings(data)
+    if notes or len(strip_prefix(data)) > PIEXIF_MAX_BYTES:
+        return notes
+    try:
+        tiff = _Tiff(strip_prefix(data))
+        tiff.ifd(tiff.ifd0_offset)
+    except (ExifFormatError, struct.error) as exc:
+        return (f"EXIF IFD0 not parseable ({exc}); carried over as raw bytes",)
+    return ()
+
+
+def _piexif_warnings(data: bytes) -> tuple[str, ...]:
+    """piexif's complaint about ``data``, if any (blobs over :data:`PIEXIF_MAX_BYTES`:
+    none).  After a walk that read IFD0 whole, the IFD0 check of :func:`exif_warnings`
+    cannot fail, so :func:`parse_exif` needs only this."""
     if len(strip_prefix(data)) > PIEXIF_MAX_BYTES:
         return ()
     try:
@@ -354,11 +476,6 @@ def exif_warnings(data: bytes) -> tuple[str, ...]:
     except Exception as exc:  # piexif raises many types on malformed data
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
         return (f"EXIF not parseable ({reason}); carried over as raw bytes",)
-    try:
-        tiff = _Tiff(strip_prefix(data))
-        tiff.ifd(tiff.ifd0_offset)
-    except (ExifFormatError, struct.error) as exc:
-        return (f"EXIF IFD0 not parseable ({exc}); carried over as raw bytes",)
     return ()
 
 

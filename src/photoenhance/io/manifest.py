@@ -73,6 +73,12 @@ def file_identity(path: Path) -> FileIdentity | None:
         st = os.stat(path)
     except (OSError, ValueError):
         return None
+    return identity_of(st)
+
+
+def identity_of(st: os.stat_result) -> FileIdentity | None:
+    """The identity a ``stat``/``fstat`` result gives (None when not a regular file): an
+    open file's ``fstat`` names exactly the version that is read through it."""
     if not stat.S_ISREG(st.st_mode):
         return None
     return FileIdentity(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)

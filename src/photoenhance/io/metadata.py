@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import mmap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
-from photoenhance.io.exif import check_exif, exif_from_tiff, exif_warnings, strip_prefix
+from photoenhance.io import exif as exif_module
+from photoenhance.io.exif import ParsedExif, exif_from_tiff, strip_prefix
+from photoenhance.io.orientation import exif_orientation
 
 XMP_PNG_KEY = "XML:com.adobe.xmp"
 XMP_EXTENSION_HEADER = b"http://ns.adobe.com/xmp/extension/\x00"
@@ -39,6 +41,9 @@ class Metadata:
         comment: JPEG COM segment bytes, or None.
         photoshop: JPEG APP13 (Photoshop IRB / IPTC) payload bytes, or None.
         warnings: metadata problems found while reading (e.g. unparseable EXIF).
+        parsed_exif: ``exif`` as read once while decoding (:func:`~photoenhance.io.exif.parse_exif`),
+            for :attr:`orientation` and the EXIF edit on writing; not compared.  Use
+            :meth:`exif_parsed`, which checks that it belongs to ``exif``.
     """
 
     exif: bytes | None = None
@@ -50,6 +55,27 @@ class Metadata:
     comment: bytes | None = None
     photoshop: bytes | None = None
     warnings: tuple[str, ...] = ()
+    parsed_exif: ParsedExif | None = field(default=None, compare=False, repr=False)
+
+    def exif_parsed(self) -> ParsedExif | None:
+        """``exif`` parsed: the reading done while decoding, or (for a Metadata built
+        otherwise, or whose ``exif`` was replaced) a new one; None without EXIF."""
+        if self.exif is None:
+            return None
+        parsed = self.parsed_exif
+        if parsed is not None and (parsed.data is self.exif or parsed.data == self.exif):
+            return parsed
+        return exif_module.parse_exif(self.exif)
+
+    @property
+    def orientation(self) -> int:
+        """EXIF Orientation 1..8 (1 when absent or unreadable), from the EXIF read once."""
+        if self.exif is None:
+            return 1
+        parsed = self.parsed_exif
+        if parsed is not None and (parsed.data is self.exif or parsed.data == self.exif):
+            return exif_orientation(parsed)
+        return exif_orientation(self.exif)
 
 
 def _as_bytes(value: object) -> bytes | None:
@@ -65,19 +91,19 @@ def _as_bytes(value: object) -> bytes | None:
 _TIFF_OFFSET_TAGS: frozenset[int] = frozenset({330, 400, 513, 514})
 
 
-def _tiff_exif_raw(im: Image.Image) -> tuple[bytes | None, tuple[str, ...]]:
-    """EXIF for a TIFF source, copied byte for byte from the file (see ``exif_from_tiff``).
+def _tiff_exif_raw(data: bytes | mmap.mmap | None) -> tuple[bytes | None, tuple[str, ...]]:
+    """EXIF for a TIFF source, copied byte for byte from the file's bytes ``data`` (its
+    mmap; see ``exif_from_tiff``).
 
     Raises on any problem (the caller falls back to Pillow's re-serialisation).
     """
-    fh = im.fp
-    assert fh is not None
-    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        edited = exif_from_tiff(data, skip=TIFF_STRUCTURAL_TAGS | _TIFF_OFFSET_TAGS)  # type: ignore[arg-type]
+    if data is None:
+        raise ValueError("no file bytes")
+    edited = exif_from_tiff(data, skip=TIFF_STRUCTURAL_TAGS | _TIFF_OFFSET_TAGS)  # type: ignore[arg-type]
     return edited.data or None, edited.warnings
 
 
-def _tiff_exif(im: Image.Image) -> tuple[bytes | None, tuple[str, ...]]:
+def _tiff_exif(im: Image.Image, data: bytes | mmap.mmap | None) -> tuple[bytes | None, tuple[str, ...]]:
     """EXIF for a TIFF source: its IFD0 metadata tags plus Exif/GPS/Interop sub-IFDs.
 
     Copied raw from the file (types and values kept exactly); if the file cannot be
@@ -85,7 +111,7 @@ def _tiff_exif(im: Image.Image) -> tuple[bytes | None, tuple[str, ...]]:
     is used instead (it re-types some values, e.g. UNDEFINED -> BYTE).
     """
     try:
-        return _tiff_exif_raw(im)
+        return _tiff_exif_raw(data)
     except Exception:  # any failure: fall back to Pillow
         pass
     exif = im.getexif()
@@ -124,13 +150,18 @@ def _xmp_extended(im: Image.Image) -> tuple[bytes, ...]:
     )
 
 
-def extract_metadata(im: Image.Image, fmt: str) -> Metadata:
-    """Collect :class:`Metadata` from an opened, *loaded* Pillow image of format ``fmt``."""
+def extract_metadata(im: Image.Image, fmt: str, data: bytes | mmap.mmap | None = None) -> Metadata:
+    """Collect :class:`Metadata` from an opened, *loaded* Pillow image of format ``fmt``
+    whose file holds ``data`` (its mmap: a TIFF's EXIF is copied from it).
+
+    The EXIF is read once (:func:`~photoenhance.io.exif.parse_exif`) and carried in
+    :attr:`Metadata.parsed_exif`.
+    """
     info = im.info
     warnings: list[str] = []
     try:
         if fmt == "tiff":
-            exif, tiff_notes = _tiff_exif(im)
+            exif, tiff_notes = _tiff_exif(im, data)
             warnings.extend(tiff_notes)
         else:
             exif = _as_bytes(info.get("exif"))
@@ -139,12 +170,13 @@ def extract_metadata(im: Image.Image, fmt: str) -> Metadata:
         warnings.append(f"EXIF unreadable ({type(exc).__name__}); not carried over")
     if exif is not None:
         exif = strip_prefix(exif) or None
+    parsed: ParsedExif | None = None
     if exif is not None:  # bounds first: no parser sees an entry larger than the blob
-        checked = check_exif(exif)
-        exif = checked.data or None
-        warnings.extend(checked.warnings)
-        if exif is not None and checked.walked:
-            warnings.extend(exif_warnings(exif))
+        parsed = exif_module.parse_exif(exif)
+        exif = parsed.data or None
+        warnings.extend(parsed.warnings)
+        if exif is None:
+            parsed = None
     xmp = _as_bytes(info.get("xmp")) or _as_bytes(info.get(XMP_PNG_KEY))
     text: tuple[tuple[str, str], ...] = ()
     if fmt == "png":
@@ -160,4 +192,5 @@ def extract_metadata(im: Image.Image, fmt: str) -> Metadata:
         comment=_as_bytes(info.get("comment")) if fmt == "jpeg" else None,
         photoshop=_photoshop(im) if fmt == "jpeg" else None,
         warnings=tuple(warnings),
+        parsed_exif=parsed,
     )

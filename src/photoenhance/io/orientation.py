@@ -1,9 +1,11 @@
 """Display orientation: the photo as a viewer shows it (EXIF Orientation applied).
 
 Photos are processed in *stored* orientation and the Orientation tag is carried over;
-what shows them upright (the ``--compare`` images, the ``--html`` page's crops, overview
-and measures) reads the tag with :func:`exif_orientation` and views the pixels with
-:func:`display_view`.
+what shows them upright reads the tag (:attr:`photoenhance.io.Metadata.orientation`,
+from the EXIF read once while decoding; :func:`exif_orientation` for a blob): the
+``--compare`` images turn their reduced copies with Pillow's transposes
+(:mod:`photoenhance.infer.compare`), the ``--html`` page's crops, overview and measures
+view the pixels with :func:`display_view`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,17 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from photoenhance.io.exif import ParsedExif
 
-def exif_orientation(exif: bytes | None) -> int:
-    """EXIF Orientation (1..8) of a raw EXIF blob; 1 when absent or unreadable."""
+
+def exif_orientation(exif: bytes | ParsedExif | None) -> int:
+    """EXIF Orientation (1..8) of a raw EXIF blob, or of one read by
+    :func:`~photoenhance.io.exif.parse_exif` (not read again unless the entry is of an
+    unusual type); 1 when absent or unreadable."""
+    if isinstance(exif, ParsedExif):
+        if exif.orientation is not None:
+            return exif.orientation
+        exif = exif.data  # an odd entry (or a blob the walk could not read): Pillow decides
     if not exif:
         return 1
     try:

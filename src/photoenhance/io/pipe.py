@@ -1,13 +1,12 @@
 """Photos through pipes: ``-`` as input reads stdin, ``-o -`` writes stdout.
 
-The decoder works on files, not streams - it maps the file to check that JPEG/PNG data is
-complete (:mod:`photoenhance.io.truncation`) and reads 16-bit PNG/TIFF twice - so a photo
-piped in is first copied, chunk by chunk, to a private temporary file
-(:func:`spool`): the pixels, metadata and the bytes written are then exactly those of the
-same photo read from a file.  The way out is one ``write`` of the finished photo's bytes
-(:func:`emit`), only after it was encoded completely: an error never leaves part of a
-photo on stdout.  The private folder (:func:`spool_folder`) is named after its process;
-one left by a killed run (``kill -9``) is removed by the next pipe run
+A photo piped in is read into memory (:func:`read_stream`) and decoded from its bytes
+(:func:`photoenhance.io.open_bytes`: the same decoder as for files, so the pixels,
+metadata and the bytes written are exactly those of the same photo read from a file).
+The way out is one ``write`` of the finished photo's bytes (:func:`emit`), only after it
+was encoded completely (in memory): an error never leaves part of a photo on stdout.
+Nothing goes through a temporary folder; the folders older versions spooled stdin to,
+left by killed runs (``kill -9``), are removed by the next pipe run
 (:func:`clean_stale_spools`, the rule used for temporaries).
 """
 
@@ -24,7 +23,6 @@ from photoenhance.io.atomic import (
     OWNER_PATTERN,
     STALE_AFTER_SECONDS,
     owner_alive,
-    owner_token,
     stale_by_owner_or_age,
 )
 from photoenhance.io.errors import ImageReadError, ImageWriteError
@@ -40,14 +38,8 @@ def is_stdio(path: str | Path | None) -> bool:
 
 
 SPOOL_PREFIX = "photoenhance-pipe-"
+"""Folders older versions copied stdin into (``<prefix><owner>-<random>``)."""
 _SPOOL_RE = re.compile(re.escape(SPOOL_PREFIX) + OWNER_PATTERN + r"-.+")
-
-
-def spool_folder(parent: Path | None = None) -> Path:
-    """A new private folder for one piped photo (its copy of stdin and its output) in
-    ``parent`` (default: the temporary folder), named after this process so that
-    :func:`clean_stale_spools` can tell when it was left by a killed run."""
-    return Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{owner_token()}-", dir=parent))
 
 
 def is_stale_spool(path: Path, *, max_age: float = STALE_AFTER_SECONDS) -> bool:
@@ -80,25 +72,22 @@ def clean_stale_spools(parent: Path | None = None) -> int:
     return removed
 
 
-def spool(stream: BinaryIO, dst: Path) -> Path:
-    """Copy everything ``stream`` holds into the new file ``dst`` (its folder must exist
-    and should be private); returns ``dst``.
+def read_stream(stream: BinaryIO) -> bytes:
+    """Everything ``stream`` (stdin) holds, read chunk by chunk.
 
     Raises:
-        ImageReadError: nothing came (``-: empty input``), or reading failed; ``dst`` is
-            removed then.
+        ImageReadError: nothing came (``-: empty input``), or reading failed.
     """
+    chunks: list[bytes] = []
     try:
-        with open(dst, "xb") as fh:
-            shutil.copyfileobj(stream, fh, _CHUNK)
-            size = fh.tell()
+        while chunk := stream.read(_CHUNK):
+            chunks.append(chunk)
     except OSError as exc:
-        dst.unlink(missing_ok=True)
         raise ImageReadError(STDIO, f"cannot read stdin ({exc.strerror or exc})") from exc
-    if size == 0:
-        dst.unlink(missing_ok=True)
+    data = b"".join(chunks)
+    if not data:
         raise ImageReadError(STDIO, "empty input (0 bytes on stdin)")
-    return dst
+    return data
 
 
 def emit(data: bytes, stream: BinaryIO) -> None:

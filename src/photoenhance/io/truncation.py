@@ -19,7 +19,7 @@ file's own structure and *before* any pixel buffer is allocated:
   ends early (missing restart markers, or a scan cut off by the end of the file) but
   that passes the lower bound is *damaged*, not refused: the decoder lets libjpeg fill
   the rest, counts the filled rows, and reads the photo with a warning when at most
-  10 % of its rows are missing (:func:`jpeg_scan_state`, :func:`jpeg_ends_early`).
+  10 % of its rows are missing (:func:`jpeg_scan_state`, :func:`jpeg_data_ends_early`).
 - **PNG** whose zlib stream ends (properly) before all rows: Pillow zero-fills the
   rest.  The IDAT stream is inflated in bounded pieces, counting bytes, and must
   give the full filtered size of the image (every row plus its filter byte, per
@@ -43,10 +43,10 @@ from pathlib import Path
 
 from photoenhance.io.errors import ImageReadError
 
-# SOF markers by coding: Huffman sequential (baseline, extended, differential),
-# Huffman progressive; the others (lossless, arithmetic) are not checked.
+# SOF markers by coding: Huffman sequential (baseline, extended, differential: 2 bits
+# per block), lossless and arithmetic (not checked); the rest, Huffman progressive
+# (0xC2, 0xC6), need 1 bit per block.
 _SOF_SEQUENTIAL = frozenset({0xC0, 0xC1, 0xC5})
-_SOF_PROGRESSIVE = frozenset({0xC2, 0xC6})
 _SOF_OTHER = frozenset({0xC3, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length field
 _SEGMENT_END = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")  # a marker (after fill bytes), not RSTn/stuffing
@@ -234,25 +234,24 @@ def png_shortfall(data: bytes | mmap.mmap) -> str | None:
     return f"truncated PNG: image data ends after {got} of {expected} bytes"
 
 
-def check_complete(path: Path, fmt: str) -> None:
-    """Raise :class:`ImageReadError` ("truncated ...") if ``path``'s data ends early.
+def check_data_complete(path: Path, data: bytes | mmap.mmap, fmt: str) -> None:
+    """Raise :class:`ImageReadError` ("truncated ...") naming ``path`` if ``data`` (its
+    bytes, e.g. its mmap) ends early.
 
     Only JPEG and PNG need this (see the module docstring); other formats pass.
     """
     if fmt not in ("jpeg", "png"):
         return
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        reason = jpeg_shortfall(data) if fmt == "jpeg" else png_shortfall(data)
+    reason = jpeg_shortfall(data) if fmt == "jpeg" else png_shortfall(data)
     if reason:
         raise ImageReadError(path, reason)
 
 
-def jpeg_ends_early(path: Path) -> bool:
-    """True if the JPEG ``path``'s image data ends early but may still hold most of its
-    picture (decode it with the rest filled, and say so); raise :class:`ImageReadError`
-    if it cannot hold a real picture of its declared size."""
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        why, short = jpeg_scan_state(data)
+def jpeg_data_ends_early(path: Path, data: bytes | mmap.mmap) -> bool:
+    """True if the JPEG ``data`` (the bytes of ``path``) ends early but may still hold most
+    of its picture (decode it with the rest filled, and say so); raise
+    :class:`ImageReadError` if it cannot hold a real picture of its declared size."""
+    why, short = jpeg_scan_state(data)
     if why:
         raise ImageReadError(path, why)
     return short

@@ -27,7 +27,7 @@ from photoenhance.infer.html_report.crops import CROP_LABELS, choose_crops
 from photoenhance.infer.html_report.measures import codes, measure_after, measure_before
 from photoenhance.infer.html_report.records import CropView
 from photoenhance.io import atomic_write, read_image
-from photoenhance.io.orientation import display_view, exif_orientation
+from photoenhance.io.orientation import display_view
 
 OVERVIEW_SIZE = 320
 
@@ -75,7 +75,7 @@ def photo_assets(
     """Read the input, measure and crop it, release it; then the same for the output."""
     written = 0
     before = read_image(before_path, max_megapixels=max_megapixels)
-    orientation = exif_orientation(before.metadata.exif)
+    orientation = before.metadata.orientation  # the EXIF read once while decoding
     stored_shape = before.rgb.shape
     view = display_view(before.rgb, orientation)
     height, width = view.shape[:2]
