@@ -262,7 +262,7 @@ def run_command(
     ):
         _fail(f"--compare {config.compare_dir} exists and is not a folder")
     if html is not None:
-        from photoenhance.infer.html_report import HtmlPathError, check_html_path
+        from photoenhance.html_report import HtmlPathError, check_html_path
 
         try:
             folders = [(config.output_dir, "output")]
@@ -371,7 +371,7 @@ def _write_html(
     console: Console, result: BatchResult, config: RunConfig, html: Path, quiet: bool
 ) -> int:
     """Write the ``--html`` page; returns EXIT_FAILED if it could not be written."""
-    from photoenhance.infer.html_report import write_html_report
+    from photoenhance.html_report import write_html_report
     from photoenhance.io import ImageWriteError
 
     settings = {

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from photoenhance import harm
-from photoenhance.infer.html_report import (
+from photoenhance.html_report import (
     ASSETS_MARKER,
     HTML_MARKER,
     HtmlPathError,
@@ -24,7 +24,7 @@ from photoenhance.infer.html_report import (
     display_view,
     write_html_report,
 )
-from photoenhance.infer.html_report import measures as hr
+from photoenhance.html_report import measures as hr
 from photoenhance.io import ImageWriteError
 
 
@@ -139,7 +139,7 @@ def test_crops_do_not_repeat_a_region_and_small_photos_are_one_crop() -> None:
 
 
 def test_module_does_not_import_torch() -> None:
-    code = "import sys, photoenhance.infer.html_report; print(any(m.startswith('torch') for m in sys.modules))"
+    code = "import sys, photoenhance.html_report; print(any(m.startswith('torch') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
