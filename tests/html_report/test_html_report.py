@@ -144,6 +144,21 @@ def test_module_does_not_import_torch() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_package_uses_nothing_of_infer() -> None:
+    """The page generator reads the run's report dict and the photos on disk: it sits
+    beside ``infer`` (photoenhance.html_report), not in it, and imports none of it."""
+    import ast
+
+    import photoenhance.html_report as pkg
+
+    folder = Path(pkg.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.startswith("photoenhance.infer") for n in names), (path.name, names)
+
+
 # --------------------------------------------------------------------------- page
 
 
