@@ -9,7 +9,7 @@ setup(
     package_dir={"": "src", "photoenhance.weights": "weights"},
     package_data={
         "photoenhance": ["py.typed"],
-        "photoenhance.infer.html_report": ["*.css", "*.js"],  # inlined into the --html page
+        "photoenhance.html_report": ["*.css", "*.js"],  # inlined into the --html page
         "photoenhance.weights": ["*.onnx", "*.pt", "*.md"],
     },
 )

@@ -1,7 +1,7 @@
 """Benchmark: what ``run --html`` adds after a run - seconds and peak RSS per photo, MiB of
 images per photo.
 
-Only the page generator is measured (:func:`photoenhance.infer.html_report.write_html_report`),
+Only the page generator is measured (:func:`photoenhance.html_report.write_html_report`),
 not the enhancement: each "output" is the input brightened by 8 % and written in the
 input's format, so it is a real before/after pair of the same size.  Inputs: ``--count``
 synthetic photos of ``--megapixels`` MP (JPEG q92, 4:3, gradients + texture + noise), or
@@ -68,7 +68,7 @@ def _peak_rss_mib() -> float:
 
 
 def _child(report: dict, page: str, queue: mp.Queue) -> None:  # type: ignore[type-arg]
-    from photoenhance.infer.html_report import write_html_report
+    from photoenhance.html_report import write_html_report
 
     t0 = time.perf_counter()
     result = write_html_report(report, Path(page))

@@ -194,7 +194,7 @@ def _score(job: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     from photoenhance.train.checkpoint import load_checkpoint, model_from_checkpoint
-    from photoenhance.train.loop import predict
+    from photoenhance.train.predict import predict
 
     device = torch.device(job["device"])
     out = Path(job["out"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -72,6 +73,9 @@ def test_train_then_run_and_eval(tmp_path: Path) -> None:
 def test_train_and_eval_usage_errors(tmp_path: Path) -> None:
     res = runner.invoke(app, ["train", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "--pairs" in res.output
+    if importlib.util.find_spec("torch") is not None:  # --epochs counts the pairs first
+        res = runner.invoke(app, ["train", "--pairs", str(tmp_path / "gone"), "--epochs", "2"])
+        assert res.exit_code == 2 and "gone" in res.output, res.output
     res = runner.invoke(app, ["eval", "--pairs", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "missing" in res.output
     mism = tmp_path / "mism"

@@ -1,7 +1,7 @@
 """The bundled model files live in the repository's top-level ``weights/`` (issue 12,
 item 8) and reach ``bundled_model_path()`` both from a built wheel and from the source
 tree (editable installs, ``PYTHONPATH=src``).  The ``--html`` page's ``page.css`` and
-``page.js`` (package data of ``photoenhance.infer.html_report``) are in the wheel too."""
+``page.js`` (package data of ``photoenhance.html_report``) are in the wheel too."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ MODEL_FILES = (
     "photoenhance-small-fp32.onnx",
     "photoenhance-small.pt",
 )
-HTML_PACKAGE = REPO / "src" / "photoenhance" / "infer" / "html_report"
+HTML_PACKAGE = REPO / "src" / "photoenhance" / "html_report"
 HTML_FILES = ("page.css", "page.js")
 WHERE = (
     "from photoenhance.infer.model_file import bundled_model_path; "
@@ -79,7 +79,7 @@ def test_wheel_carries_the_weights(tmp_path: Path) -> None:
             assert z.read(member) == (REPO / "weights" / name).read_bytes()
         assert not any(n.startswith("weights/") for n in names)  # no top-level package
         for name in HTML_FILES:  # the --html page's CSS and JS, read with importlib.resources
-            member = f"photoenhance/infer/html_report/{name}"
+            member = f"photoenhance/html_report/{name}"
             assert member in names, sorted(names)
             assert z.read(member) == (HTML_PACKAGE / name).read_bytes()
         site = tmp_path / "site"
@@ -89,7 +89,7 @@ def test_wheel_carries_the_weights(tmp_path: Path) -> None:
     assert model == site / "photoenhance" / "weights" / "photoenhance-small-int8.onnx"
     # the installed page generator finds them (a page without its CSS/JS would be blank)
     code = (
-        "from photoenhance.infer.html_report import page; import sys; "
+        "from photoenhance.html_report import page; import sys; "
         "sys.stdout.write(page._resource('page.css') + page._resource('page.js'))"
     )
     r = subprocess.run(

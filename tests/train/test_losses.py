@@ -6,7 +6,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from photoenhance.train.loop import lr_at  # noqa: E402
 from photoenhance.train.losses import (  # noqa: E402
     cosine_loss,
     enhancement_loss,
@@ -14,6 +13,7 @@ from photoenhance.train.losses import (  # noqa: E402
     psnr_loss,
     psnr_y,
 )
+from photoenhance.train.setup import lr_at  # noqa: E402
 
 
 def test_psnr_loss_by_hand() -> None:

@@ -273,7 +273,7 @@ def _check_paths(config: RunConfig, html: Path | None) -> None:
     ):
         _fail(f"--compare {config.compare_dir} exists and is not a folder")
     if html is not None:
-        from photoenhance.infer.html_report import HtmlPathError, check_html_path
+        from photoenhance.html_report import HtmlPathError, check_html_path
 
         report = config.report
         try:
@@ -417,7 +417,7 @@ def _write_html(
     console: Console, result: BatchResult, config: RunConfig, html: Path, quiet: bool
 ) -> int:
     """Write the ``--html`` page; returns EXIT_FAILED if it could not be written."""
-    from photoenhance.infer.html_report import write_html_report
+    from photoenhance.html_report import write_html_report
     from photoenhance.io import ImageWriteError
 
     settings = {

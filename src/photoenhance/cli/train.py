@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,6 +25,11 @@ from photoenhance.cli.help import _Command, _examples
 from photoenhance.cli.render import _fail, _line, _stderr, _stdout, _warning_line
 from photoenhance.cli.root import app
 from photoenhance.config import MODEL_SIZES
+from photoenhance.train.config import TrainConfig
+from photoenhance.train.errors import RankLostError, TrainError
+
+if TYPE_CHECKING:
+    from photoenhance.train.results import StepEvent, TrainResult
 
 
 @app.command(
@@ -226,68 +232,54 @@ def train_command(
     ] = True,
 ) -> None:
     """Fine-tune with quantization-aware training and export a new INT8 model."""
-    try:
-        from photoenhance.train.loop import (
-            RankLostError,
-            StepEvent,
-            TrainConfig,
-            TrainError,
-            train_processes,
-        )
-    except ImportError:
-        _fail("training needs torch: pip install 'photoenhance[train]'")
+    _need_torch()
     if pairs is None and synthetic is None:
         _fail("give --pairs DIR (and/or --synthetic DIR)")
     if size not in MODEL_SIZES:
         _fail(f"--size {size!r}: choose one of {', '.join(MODEL_SIZES)}")
-    if epochs is not None:
-        from photoenhance.data.pairs import PairDataError, find_pairs
-
-        try:
-            n = len(find_pairs(pairs).pairs) if pairs is not None else 0
-        except PairDataError as exc:
-            _fail(str(exc))
-        steps = max(1, round(epochs * n * (1 - val_fraction) / batch_size))
     cfg = TrainConfig(
         out=out, pairs=pairs, val_pairs=val_pairs, val_fraction=val_fraction, synthetic=synthetic,
         synthetic_fraction=synthetic_fraction, synthetic_tone=synthetic_tone,
         identity_fraction=identity_share, identity_photos=identity_photos, loss=loss, head=head,
-        chroma_weight=chroma_weight,
-        resize_target=resize_target, init=init, size=size, steps=steps, qat_steps=qat_steps,
-        batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr, qat_target=qat_target,
-        eval_every=eval_every,
-        checkpoint_every=checkpoint_every, device=device, seed=seed, threads=threads, resume=resume,
-        stream=stream, workers=workers, cache_mb=cache_mb, val_limit=val_limit, bf16=bf16,
+        chroma_weight=chroma_weight, resize_target=resize_target, init=init, size=size, steps=steps,
+        qat_steps=qat_steps, batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr,
+        qat_target=qat_target, eval_every=eval_every, checkpoint_every=checkpoint_every,
+        device=device, seed=seed, threads=threads, resume=resume, stream=stream, workers=workers,
+        cache_mb=cache_mb, val_limit=val_limit, bf16=bf16,
     )
-    if os.environ.get("RANK", "0") != "0":  # a torchrun rank other than 0: rank 0 reports
+    if epochs is not None:
+        try:
+            cfg = cfg.with_epochs(epochs)
+        except TrainError as exc:
+            _fail(str(exc))
+    result = _train(cfg, nproc)
+    if result is not None:
+        _render(result, out)
+
+
+def _need_torch() -> None:
+    try:
+        import photoenhance.train.loop  # noqa: F401
+    except ImportError:
+        _fail("training needs torch: pip install 'photoenhance[train]'")
+
+
+def _train(cfg: TrainConfig, nproc: int) -> TrainResult | None:
+    """Run ``cfg`` with a progress bar on stderr; None on a torchrun rank other than 0
+    (rank 0 reports). Errors become one-line failures."""
+    from photoenhance.train.loop import train_processes
+
+    if os.environ.get("RANK", "0") != "0":
         try:
             train_processes(cfg, nproc)
         except TrainError as exc:
             _fail(str(exc))
-        return
+        return None
     console = _stderr()
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}  val PSNR {task.fields[psnr]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    task: TaskID | None = None
-
-    def on_event(e: StepEvent) -> None:
-        nonlocal task
-        if task is None:
-            task = progress.add_task("train", total=e.total, loss=e.loss, psnr="-")
-        psnr = "-" if e.val_psnr is None else f"{e.val_psnr:.2f} dB (best {e.best_psnr:.2f})"
-        progress.update(task, completed=e.step, description=e.phase, loss=e.loss, psnr=psnr)
-
+    bar = _ProgressBar(console)
     try:
-        with progress:
-            result = train_processes(cfg, nproc, on_event=on_event)
+        with bar.progress:
+            return train_processes(cfg, nproc, on_event=bar.update)
     except RankLostError as exc:  # the run broke off: a failure, not a usage error
         _fail(str(exc), EXIT_FAILED)
     except TrainError as exc:
@@ -295,6 +287,34 @@ def train_command(
     except KeyboardInterrupt:
         console.print("interrupted: continue with --resume")
         raise typer.Exit(_interrupted_code()) from None
+
+
+class _ProgressBar:
+    """The run's progress on stderr: phase, steps, loss, validation PSNR, times."""
+
+    def __init__(self, console: Console):
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  val PSNR {task.fields[psnr]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task: TaskID | None = None
+
+    def update(self, e: StepEvent) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("train", total=e.total, loss=e.loss, psnr="-")
+        psnr = "-" if e.val_psnr is None else f"{e.val_psnr:.2f} dB (best {e.best_psnr:.2f})"
+        self.progress.update(self.task, completed=e.step, description=e.phase, loss=e.loss, psnr=psnr)
+
+
+def _render(result: TrainResult, out: Path) -> None:
+    """Data problems as warnings (stderr); the best states and the model written (stdout)."""
+    console = _stderr()
     for problem in result.data.get("problems", []):
         _warning_line(console, "data", problem)
     out_console = _stdout()

@@ -42,11 +42,10 @@ from photoenhance.infer.types import (
     RunConfig,
 )
 from photoenhance.io import output_suffix, walk_inputs
+from photoenhance.io.atomic import NAME_MAX
 from photoenhance.io.formats import normalise_format
 
 COMPARE_SUFFIX = ".compare.jpg"
-NAME_MAX = 255
-"""Longest file name (bytes) written: the limit of ext4, APFS, NTFS and most others."""
 
 
 def name_key(path: Path) -> str:

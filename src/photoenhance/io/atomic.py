@@ -39,6 +39,8 @@ TEMP_MARKER = ".photoenhance-tmp-"
 #: or the name of an older version: ``.<name>.photoenhance-tmp-<hex>``) are removed
 #: only when they were last modified longer ago than this
 STALE_AFTER_SECONDS = 24 * 3600
+NAME_MAX = 255
+"""Longest file name (bytes) written: the limit of ext4, APFS, NTFS and most others."""
 OWNER_PATTERN = r"(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-(?P<start>[0-9]+)"
 """What :func:`owner_token` writes into a name: ``<host>-<pid>-<start>``."""
 _TEMP_RE = re.compile(re.escape(TEMP_MARKER) + OWNER_PATTERN + r"-[0-9a-f]+")

@@ -118,6 +118,15 @@ def cleanup() -> None:
         dist.destroy_process_group()
 
 
+def leave(info: DistInfo) -> None:
+    """Wait for every rank (rank 0 may still be writing), then leave the process group
+    if this run created it."""
+    if info.distributed:
+        barrier()
+        if info.owns_group:
+            cleanup()
+
+
 def free_port() -> int:
     """A currently free TCP port on the loopback interface (for MASTER_PORT)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

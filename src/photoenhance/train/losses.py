@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from photoenhance.train.config import LOSSES  # the loss names (``train --loss``)
+
 _LUMA = (0.299, 0.587, 0.114)
 
 
@@ -85,9 +87,6 @@ def chroma_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     towards white compresses their differences (desaturates) unless told otherwise."""
     return (chroma(pred) - chroma(target)).abs().mean()
 
-
-#: loss names for ``train --loss``
-LOSSES = ("paper", "l1mse")
 
 
 def training_loss(

@@ -2,7 +2,7 @@
 
 Each write goes to a fresh sub-folder ``report.html_files/<run id>/`` (every file written
 atomically), then the page is replaced atomically, then the sub-folders of earlier pages
-are removed (:func:`~photoenhance.infer.html_report.paths.remove_old_runs`); a reader sees
+are removed (:func:`~photoenhance.html_report.paths.remove_old_runs`); a reader sees
 the old page with its images or the new one with its images, never a mix.  A photo whose
 before/after cannot be shown (moved away since the run, not the same size...) is named on
 the page and in :attr:`HtmlReport.problems`; the others go on.
@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from photoenhance.display import printable
-from photoenhance.infer.html_report import records
-from photoenhance.infer.html_report.assets import photo_assets
-from photoenhance.infer.html_report.crops import CROP_SIZE
-from photoenhance.infer.html_report.page import page_html
-from photoenhance.infer.html_report.paths import (
+from photoenhance.html_report import records
+from photoenhance.html_report.assets import photo_assets
+from photoenhance.html_report.crops import CROP_SIZE
+from photoenhance.html_report.page import page_html
+from photoenhance.html_report.paths import (
     ASSETS_MARKER,
     assets_dir_for,
     path_problem,
     remove_old_runs,
 )
-from photoenhance.infer.html_report.records import HtmlReport, PhotoView
+from photoenhance.html_report.records import HtmlReport, PhotoView
 from photoenhance.io import ImageReadError, ImageWriteError, atomic_write, mark_output_folder
 
 

@@ -10,7 +10,7 @@ page, not in the photo) and shown in display orientation (EXIF Orientation appli
 One photo is decoded at a time: :func:`photo_assets` reads the input, measures and crops
 it, releases it, then does the same for the output.  Files are named
 ``p<NNNN>-<crop>-before.webp``, ``p<NNNN>-<crop>-after.webp`` and ``p<NNNN>-overview.jpg``
-(what :data:`~photoenhance.infer.html_report.paths.ASSET_RE` lets a later run remove);
+(what :data:`~photoenhance.html_report.paths.ASSET_RE` lets a later run remove);
 each is written atomically.
 """
 
@@ -23,9 +23,9 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from photoenhance.infer.html_report.crops import CROP_LABELS, choose_crops
-from photoenhance.infer.html_report.measures import codes, measure_after, measure_before
-from photoenhance.infer.html_report.records import CropView
+from photoenhance.html_report.crops import CROP_LABELS, choose_crops
+from photoenhance.html_report.measures import codes, measure_after, measure_before
+from photoenhance.html_report.records import CropView
 from photoenhance.io import atomic_write, read_image
 from photoenhance.io.orientation import display_view
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from photoenhance import harm
 from photoenhance.display import printable
-from photoenhance.infer.html_report.paths import HTML_MARKER
-from photoenhance.infer.html_report.records import PhotoView
+from photoenhance.html_report.paths import HTML_MARKER
+from photoenhance.html_report.records import PhotoView
 
 
 @functools.cache

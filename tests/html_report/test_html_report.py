@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from photoenhance import harm
-from photoenhance.infer.html_report import (
+from photoenhance.html_report import (
     ASSETS_MARKER,
     HTML_MARKER,
     HtmlPathError,
@@ -24,7 +24,7 @@ from photoenhance.infer.html_report import (
     display_view,
     write_html_report,
 )
-from photoenhance.infer.html_report import measures as hr
+from photoenhance.html_report import measures as hr
 from photoenhance.io import ImageWriteError
 
 
@@ -139,9 +139,24 @@ def test_crops_do_not_repeat_a_region_and_small_photos_are_one_crop() -> None:
 
 
 def test_module_does_not_import_torch() -> None:
-    code = "import sys, photoenhance.infer.html_report; print(any(m.startswith('torch') for m in sys.modules))"
+    code = "import sys, photoenhance.html_report; print(any(m.startswith('torch') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_package_uses_nothing_of_infer() -> None:
+    """The page generator reads the run's report dict and the photos on disk: it sits
+    beside ``infer`` (photoenhance.html_report), not in it, and imports none of it."""
+    import ast
+
+    import photoenhance.html_report as pkg
+
+    folder = Path(pkg.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.startswith("photoenhance.infer") for n in names), (path.name, names)
 
 
 # --------------------------------------------------------------------------- page

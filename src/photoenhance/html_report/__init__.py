@@ -52,20 +52,21 @@ Never over a file the user owns
 One job per module
     :mod:`.paths` (where the page may go, what of ours may be replaced or removed),
     :mod:`.records` (the report dict read into per-photo records; the result types),
-    :mod:`.orientation` (display orientation), :mod:`.measures` (luma shift, new
-    clipping, block statistics, in bands), :mod:`.crops` (choosing the crops),
+    :mod:`.measures` (luma shift, new clipping, block statistics, in bands), :mod:`.crops`
+    (choosing the crops),
     :mod:`.assets` (writing one photo's lossless WebP crops and JPEG overview), :mod:`.page` (the
     HTML; its CSS and JavaScript are ``page.css`` and ``page.js``, inlined), and
     :mod:`.write` (:func:`write_html_report`, putting it together).  Tunables live in
-    their module (e.g. ``measures.BAND_PIXELS``); the copies here are for reading.
+    their module (e.g. ``measures.BAND_PIXELS``); the copies here are for reading.  Display
+    orientation is :func:`photoenhance.io.orientation.display_view` (shared with ``run``).
 """
 
 from __future__ import annotations
 
-from photoenhance.infer.html_report.assets import OVERVIEW_SIZE
-from photoenhance.infer.html_report.crops import CROP_SIZE, choose_crops
-from photoenhance.infer.html_report.measures import BAND_PIXELS, BLOCK
-from photoenhance.infer.html_report.paths import (
+from photoenhance.html_report.assets import OVERVIEW_SIZE
+from photoenhance.html_report.crops import CROP_SIZE, choose_crops
+from photoenhance.html_report.measures import BAND_PIXELS, BLOCK
+from photoenhance.html_report.paths import (
     ASSETS_MARKER,
     HTML_MARKER,
     HTML_SUFFIXES,
@@ -74,8 +75,8 @@ from photoenhance.infer.html_report.paths import (
     assets_dir_for,
     check_html_path,
 )
-from photoenhance.infer.html_report.records import CropView, HtmlReport, PhotoView
-from photoenhance.infer.html_report.write import write_html_report
+from photoenhance.html_report.records import CropView, HtmlReport, PhotoView
+from photoenhance.html_report.write import write_html_report
 from photoenhance.io.orientation import display_view
 
 __all__ = [

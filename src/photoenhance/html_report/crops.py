@@ -1,7 +1,7 @@
 """Which regions of a photo the page shows: the most detailed, brightest and darkest.
 
 :func:`choose_crops` works on the per-block statistics of
-:func:`~photoenhance.infer.html_report.measures.measure_before` (one value per block, not
+:func:`~photoenhance.html_report.measures.measure_before` (one value per block, not
 per pixel), so choosing is cheap at any photo size.
 """
 

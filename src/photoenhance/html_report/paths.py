@@ -4,10 +4,10 @@
 :data:`HTML_MARKER`) or an empty file; the asset folder ``report.html_files/`` only one that
 holds the marker file :data:`ASSETS_MARKER` (or is empty).  Anything else is refused -
 :func:`check_html_path` before the run does any work, and
-:func:`~photoenhance.infer.html_report.write.write_html_report` again before writing.  The
+:func:`~photoenhance.html_report.write.write_html_report` again before writing.  The
 name must end in ``.html``/``.htm`` (so it can never be a photo the run writes).  Old run
 sub-folders are removed by :func:`remove_old_runs`, only files named as
-:mod:`~photoenhance.infer.html_report.assets` names them.
+:mod:`~photoenhance.html_report.assets` names them.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from photoenhance.display import printable
-from photoenhance.io.atomic import begins_like
+from photoenhance.io.atomic import NAME_MAX, begins_like
 
 HTML_MARKER = b"<!DOCTYPE html>\n<!-- photoenhance html report: replaced by the next run -->\n"
 """How a page of ours begins (the only non-empty file a new page may replace)."""
 ASSETS_MARKER = ".photoenhance-html"
 """Marker file in the asset folder: the folder is ours and may be reused."""
 HTML_SUFFIXES = (".html", ".htm")
-NAME_MAX = 255
 
 RUN_DIR_RE = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
 """A run's sub-folder of the asset folder (``write.py`` names it)."""
