@@ -38,7 +38,22 @@ _LAZY: dict[str, str] = {
     "OutputConflictError": "photoenhance.infer.types",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "EnhanceError",
+    "EnhancedFile",
+    "Enhancer",
+    "ImageReadError",
+    "ImageWriteError",
+    "ModelLoadError",
+    "OutputConflictError",
+    "OutputExistsError",
+    "ProviderUnavailableError",
+    "UnsupportedImageError",
+    "__version__",
+    "enhance",
+    "enhance_file",
+]
+
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from photoenhance.api.enhancer import EnhancedFile, Enhancer

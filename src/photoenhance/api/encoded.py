@@ -15,7 +15,6 @@ photo.  No torch here.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 from pathlib import Path
