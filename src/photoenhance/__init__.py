@@ -12,7 +12,8 @@ The Python API (:mod:`photoenhance.api`)::
     enhancer = photoenhance.Enhancer()         # one loaded model for many calls
 
 Its names are imported on first use (module ``__getattr__``), so ``import photoenhance``
-stays cheap: no onnxruntime, no torch, no numpy until the API is used.
+stays cheap: no onnxruntime, numpy or Pillow until the API is used (the error types of
+:mod:`photoenhance.io` bring numpy and Pillow, never onnxruntime), and never torch.
 """
 
 from __future__ import annotations
