@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "enhance": "photoenhance.api.functions",
     "enhance_file": "photoenhance.api.functions",
     "Enhancer": "photoenhance.api.enhancer",
+    "EnhancedBytes": "photoenhance.api.enhancer",
     "EnhancedFile": "photoenhance.api.enhancer",
     "EnhanceError": "photoenhance.api.errors",
     "OutputExistsError": "photoenhance.api.errors",
@@ -41,6 +42,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "EnhanceError",
+    "EnhancedBytes",
     "EnhancedFile",
     "Enhancer",
     "ImageReadError",
@@ -57,7 +59,7 @@ __all__ = [
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from photoenhance.api.enhancer import EnhancedFile, Enhancer
+    from photoenhance.api.enhancer import EnhancedBytes, EnhancedFile, Enhancer
     from photoenhance.api.errors import EnhanceError, OutputExistsError, UnsupportedImageError
     from photoenhance.api.functions import enhance, enhance_file
     from photoenhance.infer.providers import ProviderUnavailableError

@@ -145,3 +145,27 @@ def test_module_function_is_the_enhancer_result(enhancer) -> None:
     px = pixels(seed=5)
     assert np.array_equal(photoenhance.enhance(px), enhancer.enhance(px))
     assert np.array_equal(photoenhance.enhance(px, model=enhancer), enhancer.enhance(px))
+
+
+def test_enhance_bytes_gives_runs_bytes_with_the_warnings(run_outputs, enhancer) -> None:
+    from photoenhance.api import EnhancedBytes
+
+    data = run_outputs.inputs["photo.jpg"].read_bytes()
+    out = enhancer.enhance_bytes(data)
+    assert isinstance(out, EnhancedBytes) and out.format == "jpeg"
+    assert out.data == run_outputs.outputs["photo.jpg"].read_bytes()
+    assert out.megapixels == pytest.approx(80 * 48 / 1e6) and isinstance(out.warnings, tuple)
+    png = enhancer.enhance_bytes(data, format="png", name="IMG_1.jpg")
+    assert png.format == "png" and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(photoenhance.ImageReadError, match=r"^IMG_2\.jpg: "):
+        enhancer.enhance_bytes(b"junk", name="IMG_2.jpg")
+
+
+def test_bytes_leave_no_temporary_behind(run_outputs, enhancer, tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    enhancer.enhance(run_outputs.inputs["pil-rgb.png"].read_bytes())
+    with pytest.raises(photoenhance.ImageReadError):
+        enhancer.enhance(b"junk")
+    assert list(tmp_path.iterdir()) == []

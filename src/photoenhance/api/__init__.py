@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 _LAZY: dict[str, str] = {
     "EnhanceError": "photoenhance.api.errors",
+    "EnhancedBytes": "photoenhance.api.enhancer",
     "EnhancedFile": "photoenhance.api.enhancer",
     "Enhancer": "photoenhance.api.enhancer",
     "OutputExistsError": "photoenhance.api.errors",
@@ -29,6 +30,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "EnhanceError",
+    "EnhancedBytes",
     "EnhancedFile",
     "Enhancer",
     "OutputExistsError",
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from photoenhance.api.enhancer import EnhancedFile, Enhancer
+    from photoenhance.api.enhancer import EnhancedBytes, EnhancedFile, Enhancer
     from photoenhance.api.errors import EnhanceError, OutputExistsError, UnsupportedImageError
     from photoenhance.api.functions import enhance, enhance_file
 

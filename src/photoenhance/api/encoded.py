@@ -3,7 +3,8 @@
 :func:`_decode_bytes` has the signature of ``photoenhance.io.decode.decode_bytes(data,
 name, max_megapixels)`` (issue 19, part 3); until that exists it writes the bytes to a
 private temporary file and reads it with :func:`photoenhance.io.read_image` (the decoder
-works on files).  Swap it for the io function when both are merged: nothing else here
+works on files), in a folder of :func:`photoenhance.io.pipe.spool_folder`'s, which the
+next pipe run removes if this process is killed meanwhile.  Swap it for the io function when both are merged: nothing else here
 changes.
 
 :func:`encode_like_run` encodes enhanced pixels exactly as ``run`` writes them (format of
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from photoenhance import __version__
 from photoenhance.io import DecodedImage, ImageReadError, ImageWriteError, libwarnings, read_image
 from photoenhance.io.encode import encode_bytes, plan_output
 from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
+from photoenhance.io.pipe import spool_folder
 
 BYTES_NAME = "<bytes>"
 """The name messages use for a photo given as bytes."""
@@ -44,7 +45,7 @@ def _decode_bytes(data: bytes, name: str, max_megapixels: float = DEFAULT_MAX_ME
     """
     if not data:
         raise ImageReadError(name, "empty input (0 bytes)")
-    folder = Path(tempfile.mkdtemp(prefix="photoenhance-api-"))
+    folder = spool_folder()
     try:
         path = folder / (Path(name).name if name and Path(name).name not in ("", ".", "..") else "photo")
         with open(path, "xb") as fh:

@@ -84,6 +84,23 @@ class EnhancedFile:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class EnhancedBytes:
+    """What :meth:`Enhancer.enhance_bytes` made.
+
+    Attributes:
+        data: the encoded photo (the bytes ``run`` writes for it).
+        format: its format (``jpeg``, ``png``, ``tiff``, ``webp``, ``heif``).
+        megapixels: the photo's size.
+        warnings: one-line notes from decoding and encoding, as ``run`` reports them.
+    """
+
+    data: bytes
+    format: str
+    megapixels: float
+    warnings: tuple[str, ...] = ()
+
+
 class Enhancer:
     """A loaded model, kept for many calls.  Thread-safe (see the module docstring).
 
@@ -185,7 +202,7 @@ class Enhancer:
         value = check_strength(strength)
         network = self._network(value)
         if isinstance(image, bytes | bytearray | memoryview):
-            return self._enhance_bytes(bytes(image), network)  # type: ignore[return-value]
+            return self._enhance_bytes(bytes(image), network).data  # type: ignore[return-value]
         if isinstance(image, Image.Image):
             return enhance_pil(image, network)  # type: ignore[return-value]
         if isinstance(image, np.ndarray):
@@ -195,11 +212,51 @@ class Enhancer:
             f"expected a PIL.Image.Image, a numpy array or bytes, got {type(image).__name__}{hint}"
         )
 
-    def _enhance_bytes(self, data: bytes, network: Any) -> bytes:
-        source = _decode_bytes(data, BYTES_NAME, DEFAULT_MAX_MEGAPIXELS)
+    def enhance_bytes(
+        self,
+        data: bytes | bytearray | memoryview,
+        *,
+        strength: float = 1.0,
+        format: str | None = None,
+        quality: int | None = None,
+        name: str = BYTES_NAME,
+        max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+        software: str = SOFTWARE,
+    ) -> EnhancedBytes:
+        """:meth:`enhance` for an encoded photo, with ``run``'s options and the warnings.
+
+        Args:
+            format: the format to encode (None: the input's); ``quality`` as ``run``'s.
+            name: what messages call the photo.
+
+        Raises:
+            ImageReadError / ImageWriteError / EnhanceError: see :meth:`enhance`.
+        """
+        value = check_strength(strength)
+        fmt = None if format is None else normalise_format(format)
+        return self._enhance_bytes(
+            bytes(data), self._network(value), format=fmt, quality=quality, name=name,
+            max_megapixels=max_megapixels, software=software,
+        )  # fmt: skip
+
+    def _enhance_bytes(
+        self,
+        data: bytes,
+        network: Any,
+        *,
+        format: str | None = None,
+        quality: int | None = None,
+        name: str = BYTES_NAME,
+        max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+        software: str = SOFTWARE,
+    ) -> EnhancedBytes:
+        source = _decode_bytes(data, name, max_megapixels)
         network(source.rgb)
-        encoded, _warnings = encode_like_run(source, source.rgb, name=BYTES_NAME)
-        return encoded
+        fmt = format or source.format
+        encoded, warnings = encode_like_run(
+            source, source.rgb, name=name, format=fmt, quality=quality, software=software
+        )
+        return EnhancedBytes(encoded, fmt, source.megapixels, (*source.warnings, *warnings))
 
     # ------------------------------------------------------------------ files
 
