@@ -35,7 +35,7 @@ _LAZY: dict[str, str] = {
     "UnsupportedImageError": "photoenhance.api.errors",
     "ImageReadError": "photoenhance.io.errors",
     "ImageWriteError": "photoenhance.io.errors",
-    "ModelLoadError": "photoenhance.infer.session",
+    "ModelLoadError": "photoenhance.infer.model_file",
     "ProviderUnavailableError": "photoenhance.infer.providers",
     "OutputConflictError": "photoenhance.infer.types",
 }
@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from photoenhance.api.errors import EnhanceError, OutputExistsError, UnsupportedImageError
     from photoenhance.api.functions import enhance, enhance_file
     from photoenhance.infer.providers import ProviderUnavailableError
-    from photoenhance.infer.session import ModelLoadError
+    from photoenhance.infer.model_file import ModelLoadError
     from photoenhance.infer.types import OutputConflictError
     from photoenhance.io.errors import ImageReadError, ImageWriteError
 

@@ -159,8 +159,8 @@ def test_other_errors_are_not_renamed(fresh) -> None:
 
 
 def test_error_types_are_the_projects() -> None:
+    from photoenhance.infer.model_file import ModelLoadError
     from photoenhance.infer.providers import ProviderUnavailableError
-    from photoenhance.infer.session import ModelLoadError
     from photoenhance.infer.types import OutputConflictError
     from photoenhance.io.errors import ImageReadError, ImageWriteError
 

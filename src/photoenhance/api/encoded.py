@@ -1,11 +1,7 @@
 """Encoded photos (``bytes``) in and out of the API, with ``run``'s rules.
 
-:func:`_decode_bytes` has the signature of ``photoenhance.io.decode.decode_bytes(data,
-name, max_megapixels)`` (issue 19, part 3); until that exists it writes the bytes to a
-private temporary file and reads it with :func:`photoenhance.io.read_image` (the decoder
-works on files), in a folder of :func:`photoenhance.io.pipe.spool_folder`'s, which the
-next pipe run removes if this process is killed meanwhile.  Swap it for the io function when both are merged: nothing else here
-changes.
+:func:`_decode_bytes` decodes in memory (:func:`photoenhance.io.decode.decode_bytes`, the
+same decoder as for files), no temporary file.
 
 :func:`encode_like_run` encodes enhanced pixels exactly as ``run`` writes them (format of
 the input, quality about the original's, metadata carried over, XMP history naming
@@ -15,17 +11,14 @@ photo.  No torch here.
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from photoenhance import __version__
-from photoenhance.io import DecodedImage, ImageReadError, ImageWriteError, libwarnings, read_image
-from photoenhance.io.encode import encode_bytes, plan_output
-from photoenhance.io.formats import HEIC_INSTALL_HINT, heif_available, normalise_format
-from photoenhance.io.pipe import spool_folder
+from photoenhance.io import DecodedImage, ImageReadError
+from photoenhance.io.decode import decode_bytes
+from photoenhance.io.encode import encode_image
 
 BYTES_NAME = "<bytes>"
 """The name messages use for a photo given as bytes."""
@@ -35,7 +28,8 @@ DEFAULT_MAX_MEGAPIXELS = 200.0
 
 
 def _decode_bytes(data: bytes, name: str, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> DecodedImage:
-    """Decode the encoded photo ``data`` as :func:`~photoenhance.io.read_image` does a file.
+    """Decode the encoded photo ``data`` as :func:`~photoenhance.io.read_image` does a file
+    (:func:`photoenhance.io.decode.decode_bytes`: in memory, no temporary file).
 
     ``name`` stands for the photo in messages and is the ``path`` of the result.
 
@@ -45,19 +39,7 @@ def _decode_bytes(data: bytes, name: str, max_megapixels: float = DEFAULT_MAX_ME
     """
     if not data:
         raise ImageReadError(name, "empty input (0 bytes)")
-    folder = spool_folder()
-    try:
-        path = folder / (Path(name).name if name and Path(name).name not in ("", ".", "..") else "photo")
-        with open(path, "xb") as fh:
-            fh.write(data)
-        try:
-            image = read_image(path, max_megapixels=max_megapixels)
-        except ImageReadError as exc:
-            raise ImageReadError(name, exc.reason.replace(str(path), name)) from None
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    warnings = tuple(w.replace(str(path), name) for w in image.warnings)
-    return dataclasses.replace(image, path=Path(name), warnings=warnings)
+    return decode_bytes(bytes(data), name, max_megapixels)
 
 
 def encode_like_run(
@@ -76,19 +58,9 @@ def encode_like_run(
     Raises:
         ImageWriteError: ``"<name>: <reason>"`` (encoder failure, HEIF without pillow-heif).
     """
-    fmt = normalise_format(format or source.format)
     if quality is not None and not 1 <= quality <= 100:
         raise ValueError(f"quality must be within 1..100, got {quality}")
-    if fmt == "heif" and not heif_available():
-        raise ImageWriteError(name, HEIC_INSTALL_HINT)
-    plan = plan_output(source, fmt)
-    try:
-        with libwarnings.capture() as caught:
-            encoded = encode_bytes(source, rgb, plan, quality=quality, software=software)
-    except MemoryError:
-        raise ImageWriteError(name, "out of memory while encoding") from None
-    except Exception as exc:
-        raise ImageWriteError(name, f"cannot encode {fmt.upper()}: {type(exc).__name__}: {exc}") from exc
-    return encoded.data, (*encoded.warnings, *caught)
-
-
+    encoded = encode_image(
+        Path(name), source, rgb, format=format, quality=quality, software=software
+    )
+    return encoded.data, encoded.warnings

@@ -39,10 +39,10 @@ from photoenhance.api.errors import (
 )
 from photoenhance.api.kinds import enhance_array, enhance_pil
 from photoenhance.display import one_line
-from photoenhance.infer.providers import default_tile
-from photoenhance.infer.session import Enhancer as _Engine
-from photoenhance.infer.session import InferenceConfig, ModelInfo
-from photoenhance.infer.types import DEFAULT_TILE, OutputConflictError
+from photoenhance.infer.enhancer import Enhancer as _Engine
+from photoenhance.infer.inference_config import InferenceConfig
+from photoenhance.infer.model_file import ModelInfo
+from photoenhance.infer.types import OutputConflictError
 from photoenhance.io import ImageWriteError, read_image, write_image
 from photoenhance.io.formats import SUPPORTED_SUFFIXES, normalise_format
 
@@ -135,7 +135,7 @@ class Enhancer:
             raise ValueError(f"threads must be at least 1, got {threads}")
         config = InferenceConfig(
             model=None if model is None else Path(model),
-            tile=default_tile(provider, DEFAULT_TILE) if tile is None else tile,
+            tile=tile,  # None: the provider's default tile (infer.tiling.default_tile)
             threads=threads,
             cache_dir=None if cache_dir is None else Path(cache_dir),
             provider=provider,
