@@ -27,6 +27,13 @@ from test_cli_metadata import assert_exif_equal, exif_dict, read_exif
 
 CMD = [sys.executable, "-m", "photoenhance"]
 
+def _interrupts_as_in_a_terminal() -> None:
+    """``preexec_fn``: a shell's background job (``cmd &`` in a script) starts with SIGINT
+    ignored and its children inherit that, so a Ctrl-C test run from one would see the
+    child ignore SIGINT; give the child the default disposition a terminal gives it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 
 def exif_photo(make_photo: Any, path: Path, seed: int = 1) -> Path:
     return make_photo(path, w=160, h=120, seed=seed, quality=90, exif=piexif.dump(exif_dict(6)))
@@ -340,6 +347,7 @@ class Watch:
         self.proc = subprocess.Popen(
             [*CMD, "watch", *map(str, args)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_interrupts_as_in_a_terminal,
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []

@@ -44,6 +44,13 @@ def ray_instance() -> Iterator[Any]:
     finally:
         ray.shutdown()
 
+def _interrupts_as_in_a_terminal() -> None:
+    """``preexec_fn``: a shell's background job (``cmd &`` in a script) starts with SIGINT
+    ignored and its children inherit that, so a Ctrl-C test run from one would see the
+    child ignore SIGINT; give the child the default disposition a terminal gives it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 
 def _photos(folder: Path, make_photo: Any, n: int, w: int = 96, h: int = 64) -> Path:
     for i in range(n):
@@ -284,6 +291,7 @@ def test_interrupting_a_ray_run_leaves_no_partial_photo_and_no_ray_process(
     proc = subprocess.Popen(
         cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_interrupts_as_in_a_terminal,
     )  # fmt: skip
     lines: queue.Queue[str | None] = queue.Queue()
 
