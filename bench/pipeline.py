@@ -445,15 +445,23 @@ def render_heic(results: list[HeicResult]) -> str:
 # --------------------------------------------------------------------------- peak RSS
 
 
-def cli_peak_rss(folder: Path, out: Path) -> tuple[float, float]:
-    """``photoenhance run folder -o out`` in a child process: (seconds, peak RSS MiB)."""
+def cli_peak_rss(
+    folder: Path, out: Path, src: Path | None = None, stdin: Path | None = None
+) -> tuple[float, float]:
+    """``photoenhance run folder -o out`` in a child process: (seconds, peak RSS MiB).
+
+    ``src``: the ``src`` folder of the checkout to run (default: this one); ``stdin``: run
+    as a pipe instead (``run - -o -`` with that photo on stdin, stdout discarded)."""
     env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    src = src or Path(__file__).resolve().parents[1] / "src"
+    env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, "-m", "photoenhance", "run", str(folder), "-o", str(out), "-q", "--overwrite"]
+    if stdin is not None:
+        cmd = [sys.executable, "-m", "photoenhance", "run", "-", "-o", "-", "-q"]
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
+    with open(stdin or os.devnull, "rb") as fh:
+        proc = subprocess.Popen(cmd, env=env, stdin=fh, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -481,9 +489,12 @@ def main(argv: list[str] | None = None) -> int:
         help="ray: compare the local and Ray engines, start-up included",
     )  # fmt: skip
     parser.add_argument(
-        "--mode", choices=("pipeline", "heic", "rss"), default="pipeline",
-        help="pipeline: model only vs end to end (default); heic: HEIC encoding; rss: CLI peak RSS",
+        "--mode", choices=("pipeline", "heic", "rss", "versions"), default="pipeline",
+        help="pipeline: model only vs end to end (default); heic: HEIC encoding; rss: CLI peak RSS; "
+        "versions: this checkout's `run` against --against's, alternating, same photos",
     )
+    parser.add_argument("--against", type=Path, help="versions: another checkout's root")
+    parser.add_argument("--rounds", type=int, default=3, help="versions: runs of each (default 3)")
     parser.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data",
         help="data folder with photos/ (--mode heic)",
@@ -499,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
         return _main_heic(args)
     if args.mode == "rss":
         return _main_rss(args)
+    if args.mode == "versions":
+        return _main_versions(args)
     max_mp = max(200.0, args.megapixels * 2)
     with tempfile.TemporaryDirectory(prefix="photoenhance-bench-") as tmp:
         if args.input is not None:
@@ -600,6 +613,59 @@ def _main_rss(args: argparse.Namespace) -> int:
             table,
         ])
         write_section("memory48", text, args.write_md)
+        print(f"updated {args.write_md}")
+    return 0
+
+
+def _main_versions(args: argparse.Namespace) -> int:
+    """``photoenhance run`` of this checkout and of ``--against``, alternating, on the same
+    photos: median wall seconds (process start, model load, decode, enhance, encode,
+    write), end-to-end MP/s and peak RSS of each; and the same for one photo through a
+    pipe.  Section ``versions``."""
+    import statistics
+
+    from _common import machine, write_section
+
+    if args.against is None:
+        raise SystemExit("--mode versions needs --against CHECKOUT")
+    here = Path(__file__).resolve().parents[1]
+    trees = {"this checkout": here / "src", f"{args.against}": args.against / "src"}
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="photoenhance-bench-") as tmp:
+        folder = Path(tmp) / "in"
+        photos = make_photos(folder, args.count, args.megapixels)
+        for _ in range(args.rounds):
+            for name, src in trees.items():
+                out = Path(tmp) / f"out-{abs(hash(name))}"
+                times.setdefault((name, "folder"), []).append(cli_peak_rss(folder, out, src))
+                times.setdefault((name, "pipe"), []).append(cli_peak_rss(folder, out, src, stdin=photos[0]))
+    rows = []
+    for (name, kind), runs in times.items():
+        sec = statistics.median(r[0] for r in runs)
+        mp = args.megapixels * (args.count if kind == "folder" else 1)
+        rows.append(f"| {name} | {kind} | {sec:.2f} | {mp / sec:.2f} | {max(r[1] for r in runs):.0f} | "
+                    + " / ".join(f"{r[0]:.2f}" for r in runs) + " |")
+    table = "\n".join([
+        "| code | run | median s | MP/s end to end | peak RSS (MiB) | each run (s) |",
+        "|---|---|---:|---:|---:|---|",
+        *rows,
+    ])
+    print(table)
+    if args.write_md is not None:
+        load = os.getloadavg()[0]
+        text = "\n".join([
+            "## Before/after a refactor, same run (`bench/pipeline.py --mode versions`)",
+            "",
+            f"`python bench/pipeline.py --mode versions --against {args.against} --count {args.count} "
+            f"--megapixels {args.megapixels:g} --rounds {args.rounds}` — {dt.date.today().isoformat()}. "
+            f"Machine: {machine()}; load average {load:.1f} when written. `photoenhance run` of each "
+            f"checkout, alternating, {args.rounds} times: a folder of {args.count} synthetic "
+            f"{args.megapixels:g} MP JPEGs (`--overwrite`), and the first of them through a pipe "
+            "(`run - -o -`). Wall time includes process start and model load.",
+            "",
+            table,
+        ])
+        write_section("versions", text, args.write_md)
         print(f"updated {args.write_md}")
     return 0
 
