@@ -62,8 +62,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from photoenhance.api.enhancer import EnhancedBytes, EnhancedFile, Enhancer
     from photoenhance.api.errors import EnhanceError, OutputExistsError, UnsupportedImageError
     from photoenhance.api.functions import enhance, enhance_file
-    from photoenhance.infer.providers import ProviderUnavailableError
     from photoenhance.infer.model_file import ModelLoadError
+    from photoenhance.infer.providers import ProviderUnavailableError
     from photoenhance.infer.types import OutputConflictError
     from photoenhance.io.errors import ImageReadError, ImageWriteError
 
