@@ -25,13 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from photoenhance.api.encoded import (
-    BYTES_NAME,
-    DEFAULT_MAX_MEGAPIXELS,
-    SOFTWARE,
-    _decode_bytes,
-    encode_like_run,
-)
+from photoenhance.api.encoded import BYTES_NAME, _decode_bytes
 from photoenhance.api.errors import (
     EnhanceError,
     OutputExistsError,
@@ -42,8 +36,9 @@ from photoenhance.display import one_line
 from photoenhance.infer.enhancer import Enhancer as _Engine
 from photoenhance.infer.inference_config import InferenceConfig
 from photoenhance.infer.model_file import ModelInfo
-from photoenhance.infer.types import OutputConflictError
+from photoenhance.infer.types import DEFAULT_MAX_MEGAPIXELS, SOFTWARE, OutputConflictError
 from photoenhance.io import ImageWriteError, read_image, write_image
+from photoenhance.io.encode import encode_image
 from photoenhance.io.formats import SUPPORTED_SUFFIXES, normalise_format
 
 Image_T = TypeVar("Image_T", Image.Image, np.ndarray, bytes)
@@ -253,10 +248,12 @@ class Enhancer:
         source = _decode_bytes(data, name, max_megapixels)
         network(source.rgb)
         fmt = format or source.format
-        encoded, warnings = encode_like_run(
-            source, source.rgb, name=name, format=fmt, quality=quality, software=software
+        encoded = encode_image(
+            Path(name), source, source.rgb, format=fmt, quality=quality, software=software
         )
-        return EnhancedBytes(encoded, fmt, source.megapixels, (*source.warnings, *warnings))
+        return EnhancedBytes(
+            encoded.data, fmt, source.megapixels, (*source.warnings, *encoded.warnings)
+        )
 
     # ------------------------------------------------------------------ files
 

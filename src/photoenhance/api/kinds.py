@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from photoenhance.api.encoded import _decode_bytes, encode_like_run
+from photoenhance.api.encoded import _decode_bytes
 from photoenhance.api.errors import UnsupportedImageError
+from photoenhance.infer.types import SOFTWARE
 from photoenhance.io import DecodedImage
 from photoenhance.io.decode import LUMA_WEIGHTS
-from photoenhance.io.encode import plan_output
+from photoenhance.io.encode import encode_image, plan_output
 
 #: enhances float32 HxWx3 pixels in place
 Network = Callable[[np.ndarray], None]
@@ -144,7 +146,7 @@ def enhance_pil(im: Image.Image, network: Network) -> Image.Image:
     """The enhanced copy of the Pillow image ``im`` (see the module)."""
     source = _pil_source(im)
     network(source.rgb)
-    data, _warnings = encode_like_run(source, source.rgb, name=PIL_NAME, format="tiff")
+    data = encode_image(Path(PIL_NAME), source, source.rgb, format="tiff", software=SOFTWARE).data
     out = Image.open(io.BytesIO(data))
     out.load()
     info = {k: v for k, v in im.info.items() if k not in ("icc_profile", "transparency")}

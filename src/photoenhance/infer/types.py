@@ -25,6 +25,8 @@ from photoenhance.io import MARKER_REASON, ImageReadError, ImageWriteError
 from photoenhance.io.manifest import FileIdentity
 
 DEFAULT_MAX_MEGAPIXELS = 200.0
+SOFTWARE = f"photoenhance {__version__}"
+"""What the XMP history names as the program by default (``RunConfig.software``)."""
 WRITE_FORMATS: tuple[str, ...] = ("jpeg", "png", "tiff", "webp")
 """Formats ``RunConfig.format`` accepts (None keeps each input's format)."""
 ENGINES: tuple[str, ...] = ("local", "ray")
@@ -110,7 +112,7 @@ class RunConfig:
     cache_dir: Path | None = None
     report: Path | None = None
     max_in_flight: int = 4
-    software: str = f"photoenhance {__version__}"
+    software: str = SOFTWARE
     provider: str = "auto"
     engine: str = "local"
     ray_address: str | None = None
