@@ -35,6 +35,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine, md_table, write_section
 
+from photoenhance.baselines import colour_features
+
 RESULTS = ROOT / "bench" / "results"
 THUMB = 64
 CROP = 96
@@ -142,11 +144,8 @@ def apply(net: Any, images: list[np.ndarray]) -> list[np.ndarray]:
         for a in images:
             x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
             coef = net.coefficients(thumbnail(x))[0].numpy().astype(np.float64)
-            r, g, b = (a[..., i : i + 1].astype(np.float64) for i in range(3))
-            f = np.concatenate(
-                [r, g, b, np.ones_like(r), r * r, g * g, b * b, r * g, r * b, g * b], -1
-            )
-            out.append(np.clip(f @ coef, 0.0, 1.0).astype(np.float32))
+            y = colour_features(a) @ coef  # baselines' feature order, as features()
+            out.append(np.clip(y, 0.0, 1.0).reshape(a.shape).astype(np.float32))
     return out
 
 

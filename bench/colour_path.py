@@ -1,7 +1,7 @@
 """Issue 18 study: how strong can a per-photo colour path be?  (numpy, no network)
 
 A *conditioned* colour map: the quadratic colour map's ten per-pixel features
-``[r, g, b, r², g², b², rg, rb, gb, 1]`` each multiplied by ``[1, z]``, where ``z`` are
+``[r, g, b, 1, r², g², b², rg, rb, gb]`` each multiplied by ``[1, z]``, where ``z`` are
 whole-photo statistics (per-channel mean, spread and percentiles, luma and saturation
 histograms, a colour covariance; standardised on the training fold), fitted by ridge
 regression over pixels.  It is what a context encoder that predicts a per-photo colour
@@ -29,15 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, md_table, write_section
 
+from photoenhance.baselines import colour_features
+
 RESULTS = ROOT / "bench" / "results"
 PIXELS_PER_IMAGE = 2000
-
-
-def colour_features(rgb: np.ndarray) -> np.ndarray:
-    """``(N, 10)`` quadratic colour features of ``(..., 3)`` pixels."""
-    x = rgb.reshape(-1, 3).astype(np.float64)
-    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    return np.concatenate([x, x * x, r * g, r * b, g * b, np.ones_like(r)], axis=1)
 
 
 def photo_statistics(rgb: np.ndarray) -> np.ndarray:

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _features(rgb: np.ndarray, degree: int) -> np.ndarray:
+def colour_features(rgb: np.ndarray, degree: int = 2) -> np.ndarray:
+    """``(N, 4)`` (affine) or ``(N, 10)`` (quadratic) per-pixel features of ``(..., 3)``
+    pixels, in the order ``[r, g, b, 1, r², g², b², rg, rb, gb]``."""
     x = rgb.reshape(-1, 3).astype(np.float64)
     cols = [x, np.ones((x.shape[0], 1))]
     if degree >= 2:
@@ -32,7 +34,7 @@ class ColourMap:
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
         """``(H, W, 3)`` float32 [0, 1] → mapped, clipped to [0, 1]."""
-        y = _features(rgb, self.degree) @ self.coef
+        y = colour_features(rgb, self.degree) @ self.coef
         return np.clip(y, 0.0, 1.0).reshape(rgb.shape).astype(np.float32)
 
 
@@ -42,11 +44,11 @@ def fit_colour_map(
     """Least-squares fit over all pixels of all pairs (ridge-regularised normal equations)."""
     if not inputs:
         raise ValueError("fit_colour_map needs at least one pair")
-    n_feat = _features(np.zeros((1, 1, 3)), degree).shape[1]
+    n_feat = colour_features(np.zeros((1, 1, 3)), degree).shape[1]
     ata = np.zeros((n_feat, n_feat))
     atb = np.zeros((n_feat, 3))
     for a, b in zip(inputs, targets, strict=True):
-        f = _features(a, degree)
+        f = colour_features(a, degree)
         ata += f.T @ f
         atb += f.T @ b.reshape(-1, 3).astype(np.float64)
     coef = np.linalg.solve(ata + ridge * np.eye(n_feat) * np.trace(ata) / n_feat, atb)
