@@ -104,7 +104,17 @@ RECIPES_4 = (
            2e-3, "last"),
 )
 
-STUDIES = {1: RECIPES, 2: RECIPES_2, 3: RECIPES_3, 4: RECIPES_4}
+#: fifth round (model 0.3): study 4's recipe with the context also fed the thumbnail's
+#: whole-photo statistics (percentiles, spreads, histograms; I/O format 3) — the colour
+#: path study's finding (bench/colour_path.py: +0.84 dB from such statistics alone).
+#: Paired against study 4's rows of the same architectures without statistics.
+RECIPES_5 = (
+    Recipe("v3-stats, lr 2e-3, id 0.2, last", "headroom", "l1mse", False, 0.2, 0.0, "v3-stats", 2e-3, "last"),
+    Recipe("small-stats, lr 2e-3, id 0.2, last", "headroom", "l1mse", False, 0.2, 0.0, "small-stats", 2e-3,
+           "last"),
+)
+
+STUDIES = {1: RECIPES, 2: RECIPES_2, 3: RECIPES_3, 4: RECIPES_4, 5: RECIPES_5}
 
 
 def _rank(name: str) -> str:

@@ -22,10 +22,10 @@ def photo() -> np.ndarray:
     return np.ascontiguousarray(rgb[:392, :592])
 
 
-@pytest.fixture(scope="session", params=["small", "v3-small"])
+@pytest.fixture(scope="session", params=["small", "v3-small", "v3-stats"])
 def qat_model(request: pytest.FixtureRequest, photo: np.ndarray) -> EnhanceNet:
-    """A network of each layout (v2: models 0.1/0.2; v3: model 0.3) with non-trivial
-    weights, calibrated and in QAT mode."""
+    """A network of each layout (v2: models 0.1/0.2; v3; v3 with the statistics input,
+    I/O format 3: model 0.3) with non-trivial weights, calibrated and in QAT mode."""
     torch.manual_seed(0)
     net = create_model(request.param).eval()
     with torch.no_grad():

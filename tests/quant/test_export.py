@@ -13,14 +13,15 @@ onnx = pytest.importorskip("onnx")
 import onnxruntime as ort  # noqa: E402
 
 from photoenhance.contract.context import context_thumbnail  # noqa: E402
+from photoenhance.contract.feeds import photo_feeds  # noqa: E402
 from photoenhance.contract.layout import pack, unpack  # noqa: E402
 from photoenhance.metrics import psnr  # noqa: E402
 from photoenhance.model.fake_quant import set_quant_mode  # noqa: E402
 from photoenhance.quant.export import export_onnx  # noqa: E402
 
 
-def _feeds(photo: np.ndarray) -> dict[str, np.ndarray]:
-    return {"image": pack(photo), "thumb": context_thumbnail(photo)}
+def _feeds(photo: np.ndarray, stats: bool = False) -> dict[str, np.ndarray]:
+    return {"image": pack(photo), **photo_feeds(context_thumbnail(photo), stats=stats)}
 
 
 def _torch_run(net, feeds) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -40,13 +41,13 @@ def exported(tmp_path_factory, qat_model):  # type: ignore[no-untyped-def]
     d = tmp_path_factory.mktemp("export")
     int8 = export_onnx(qat_model, d / "m8.onnx", int8=True)
     fp32 = export_onnx(qat_model, d / "m32.onnx", int8=False)
-    return int8.path, fp32.path, qat_model.config.name
+    return int8.path, fp32.path, qat_model.config.name, qat_model.config.stats
 
 
 def test_fp32_export_matches_torch(exported, qat_model, photo) -> None:  # type: ignore[no-untyped-def]
     net = __import__("copy").deepcopy(qat_model)
     set_quant_mode(net, "float")
-    feeds = _feeds(photo)
+    feeds = _feeds(photo, net.config.stats)
     ref = _torch_run(net, feeds)
     sess = ort.InferenceSession(str(exported[1]), providers=["CPUExecutionProvider"])
     out = _ort_run(sess, feeds)
@@ -55,7 +56,7 @@ def test_fp32_export_matches_torch(exported, qat_model, photo) -> None:  # type:
 
 
 def test_int8_onnxruntime_matches_torch_fake_quant(exported, qat_model, photo) -> None:  # type: ignore[no-untyped-def]
-    feeds = _feeds(np.rint(photo * 255) / 255)
+    feeds = _feeds(np.rint(photo * 255) / 255, qat_model.config.stats)
     ref = _torch_run(qat_model, feeds)
     sess = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"])
     value = psnr(_ort_run(sess, feeds), ref)
@@ -75,13 +76,21 @@ def test_optimised_int8_graph_is_int8_native(exported, tmp_path: Path) -> None: 
     assert ops["QLinearConv"] == n_convs, ops
     assert ops["Conv"] == 0 and ops["FusedConv"] == 0, ops
     # no float islands: the only (de)quantize nodes are at the graph's edges
-    assert ops["QuantizeLinear"] == 2, ops  # image, thumb
+    assert ops["QuantizeLinear"] == (3 if exported[3] else 2), ops  # image, thumb (, stats)
     assert ops["DequantizeLinear"] == 1, ops  # enhanced
     float_ops = {"Add", "Mul", "Relu", "Clip", "Tanh", "InstanceNormalization", "PRelu", "Concat"}
     assert not float_ops & set(ops), ops
     # the packed NHWC image layout leaves no layout op on the image path: the one
-    # SpaceToDepth (float) and Transpose (uint8) left belong to the 64x64 context thumbnail
-    assert "DepthToSpace" not in ops and ops["SpaceToDepth"] <= 1 and ops["Transpose"] <= 1, ops
+    # SpaceToDepth (float) and the Transposes (uint8) left belong to the 64x64 context
+    # thumbnail and the (1x1) statistics input
+    assert "DepthToSpace" not in ops and ops["SpaceToDepth"] <= 1, ops
+    assert ops["Transpose"] <= (2 if exported[3] else 1), ops
+    producer = {o: n for n in graph.node for o in n.output}
+    for node in (n for n in graph.node if n.op_type == "Transpose"):
+        root = node.input[0]
+        while root in producer:
+            root = producer[root].input[0]
+        assert root in ("thumb", "stats"), f"a Transpose on the {root} path"
     # the graph input is quantized directly (the rewrite of Transpose → Quantize)
     assert any(n.op_type == "QuantizeLinear" and "image" in n.input for n in graph.node), ops
     dq = next(n for n in graph.node if n.op_type == "DequantizeLinear")
@@ -96,13 +105,15 @@ def test_exports_have_dynamic_size_and_metadata(exported) -> None:  # type: igno
         assert int(meta["photoenhance.halo"]) % 8 == 0
         assert "adaptive_avg_pool2d" in meta["photoenhance.context"]
         assert float(meta["photoenhance.macs_per_mp"]) > 1e9
-        assert meta["photoenhance.format"] == "2"
+        assert meta["photoenhance.format"] == ("3" if exported[3] else "2")
+        assert ("stats" in meta["photoenhance.context"]) == exported[3]
         dims = model.graph.input[0].type.tensor_type.shape.dim
         assert dims[1].dim_param and dims[2].dim_param and dims[3].dim_value == 12
     sess = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"])
     for h, w in [(8, 8), (24, 136), (200, 64)]:
         x = np.random.default_rng(0).random((1, h // 2, w // 2, 12), dtype=np.float32)
-        out = sess.run(None, {"image": x, "thumb": np.zeros((1, 3, 64, 64), np.float32)})[0]
+        glob = photo_feeds(np.zeros((1, 3, 64, 64), np.float32), stats=exported[3])
+        out = sess.run(None, {"image": x, **glob})[0]
         assert out.shape == (1, h // 2, w // 2, 12)
 
 

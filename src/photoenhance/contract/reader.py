@@ -17,8 +17,10 @@ from typing import Any
 
 from photoenhance.contract.spec import (
     CONTEXT_SIZE,
-    FORMAT,
+    FORMAT_STATS,
+    FORMATS,
     INPUT_NAMES,
+    INPUT_NAMES_STATS,
     META_CONFIG,
     META_CONTEXT,
     META_FORMAT,
@@ -33,6 +35,7 @@ from photoenhance.contract.spec import (
     MULTIPLE,
     PACKED_CHANNELS,
 )
+from photoenhance.contract.statistics import STATS_CHANNELS
 from photoenhance.display import one_line
 
 
@@ -53,6 +56,9 @@ class ModelInfo:
     context_size: int
     halo: int
     params: int
+    #: channels of the ``stats`` input (format 3: :mod:`photoenhance.contract.statistics`);
+    #: 0 for a model that takes the thumbnail only (format 2)
+    stats_channels: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,15 +117,17 @@ def model_info(
     """
     if META_FORMAT not in meta:
         raise ModelLoadError(f"{path}: not a photoenhance model (no photoenhance metadata)")
-    if meta[META_FORMAT] != FORMAT:
+    if meta[META_FORMAT] not in FORMATS:
         raise ModelLoadError(
             f"{path}: model format {meta[META_FORMAT]} is not supported (this "
-            f"version reads format {FORMAT}); train it again with this version "
+            f"version reads formats {', '.join(FORMATS)}); train it again with this version "
             "(`photoenhance train`)"
         )
+    with_stats = meta[META_FORMAT] == FORMAT_STATS
+    expected = list(INPUT_NAMES_STATS if with_stats else INPUT_NAMES)
     names = [i.name for i in inputs]
-    if names != list(INPUT_NAMES):
-        raise ModelLoadError(f"{path}: unexpected inputs {names}, expected {list(INPUT_NAMES)}")
+    if names != expected:
+        raise ModelLoadError(f"{path}: unexpected inputs {names}, expected {expected}")
     try:
         ctx = _meta_json(meta, META_CONTEXT)
         config = _meta_json(meta, META_CONFIG)
@@ -139,13 +147,15 @@ def model_info(
             context_size=context_size,
             halo=_meta_int(meta, META_HALO, str(MIN_HALO), minimum=0),
             params=_meta_int(meta, META_PARAMS, "0", minimum=0),
+            stats_channels=STATS_CHANNELS if with_stats else 0,
         )
     except (ValueError, TypeError) as exc:
         raise ModelLoadError(f"{path}: bad photoenhance metadata: {one_line(exc, 200) or type(exc).__name__}") from exc
-    image, thumb = inputs
+    image, thumb = inputs[:2]
     problems = [
         _shape_problem(image, (None, None, None, PACKED_CHANNELS)),
         _shape_problem(thumb, (None, 3, info.context_size, info.context_size)),
+        _shape_problem(inputs[2], (None, STATS_CHANNELS, 1, 1)) if with_stats else None,
         _shape_problem(outputs[0], (None, None, None, PACKED_CHANNELS)) if outputs else "no output",
     ]
     problem = next((p for p in problems if p is not None), None)

@@ -14,6 +14,7 @@ from photoenhance.contract.spec import (
     CONTEXT_METHOD,
     CONTEXT_SIZE,
     FORMAT,
+    FORMAT_STATS,
     IO_DESCRIPTION,
     META_CONFIG,
     META_CONTEXT,
@@ -27,8 +28,11 @@ from photoenhance.contract.spec import (
     META_PRECISION,
     META_VERSION,
     MULTIPLE,
+    STATS_INPUT,
+    STATS_METHOD,
     THUMB_INPUT,
 )
+from photoenhance.contract.statistics import STATS_CHANNELS
 
 
 def halo_for(receptive_radius: int, multiple: int = MULTIPLE) -> int:
@@ -47,11 +51,16 @@ def model_metadata(
     params: int,
     receptive_radius: int,
     multiple: int = MULTIPLE,
+    stats: bool = False,
 ) -> dict[str, str]:
-    """The ``metadata_props`` of an exported model (key → value, in the written order)."""
+    """The ``metadata_props`` of an exported model (key → value, in the written order).
+    ``stats``: the model takes the ``stats`` input (format 3)."""
+    context: dict[str, Any] = {"input": THUMB_INPUT, "size": CONTEXT_SIZE, "method": CONTEXT_METHOD}
+    if stats:
+        context["stats"] = {"input": STATS_INPUT, "channels": STATS_CHANNELS, "method": STATS_METHOD}
     return {
         META_VERSION: version,
-        META_FORMAT: FORMAT,
+        META_FORMAT: FORMAT_STATS if stats else FORMAT,
         META_MODEL_SIZE: model_size,
         META_CONFIG: json.dumps(config),
         META_PRECISION: precision,
@@ -60,8 +69,6 @@ def model_metadata(
         META_PARAMS: str(params),
         # tiles need this much halo to match whole-image inference (rounded up to 8)
         META_HALO: str(halo_for(receptive_radius, multiple)),
-        META_CONTEXT: json.dumps(
-            {"input": THUMB_INPUT, "size": CONTEXT_SIZE, "method": CONTEXT_METHOD}
-        ),
+        META_CONTEXT: json.dumps(context),
         META_IO: IO_DESCRIPTION,
     }

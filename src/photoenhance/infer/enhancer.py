@@ -15,8 +15,9 @@ import numpy as np
 import onnxruntime as ort
 
 from photoenhance.contract.context import scan_image
+from photoenhance.contract.feeds import photo_feeds
 from photoenhance.contract.layout import PACKED_CHANNELS
-from photoenhance.contract.spec import IMAGE_INPUT, THUMB_INPUT
+from photoenhance.contract.spec import IMAGE_INPUT
 from photoenhance.display import one_line
 from photoenhance.infer.inference_config import InferenceConfig
 from photoenhance.infer.model_file import ModelLoadError, bundled_model_path, check_model_path
@@ -60,7 +61,7 @@ class Enhancer:
         size = self.info.context_size
         thumb = np.zeros((1, 3, size, size), np.float32)
         try:
-            y = self.run_tile(tile, thumb)
+            y = self.run_tile(tile, self.photo_feeds(thumb))
         except Exception as exc:  # onnxruntime raises several exception types
             raise ModelLoadError(
                 f"{path}: the model fails on a test tile ({one_line(exc, 200) or type(exc).__name__})"
@@ -75,9 +76,18 @@ class Enhancer:
     def provider(self) -> str:
         return self.session.get_providers()[0]
 
-    def run_tile(self, tile: np.ndarray, thumb: np.ndarray, *, last: bool = False) -> np.ndarray:
+    def photo_feeds(self, thumb: np.ndarray) -> dict[str, np.ndarray]:
+        """The model's per-photo inputs from the photo's thumbnail ``(1, 3, 64, 64)``:
+        the thumbnail, and its statistics for a model that takes them (format 3)."""
+        return photo_feeds(thumb, stats=self.info.stats_channels > 0)
+
+    def run_tile(
+        self, tile: np.ndarray, context: np.ndarray | dict[str, np.ndarray], *, last: bool = False
+    ) -> np.ndarray:
         """``tile: (1, h/2, w/2, 12)`` = :func:`~photoenhance.contract.layout.pack` of an
-        ``(h, w, 3)`` window (multiples of 8), ``thumb: (1, 3, 64, 64)`` → same layout.
+        ``(h, w, 3)`` window (multiples of 8), ``context``: the photo's
+        :meth:`photo_feeds` (or its thumbnail ``(1, 3, 64, 64)``, from which they are
+        made) → same layout.
 
         ``last=True`` (the last tile of a photo) shrinks onnxruntime's memory arena after
         the run, so the tiles' working memory is not held while the photo is encoded."""
@@ -85,7 +95,8 @@ class Enhancer:
         if last:
             opts = ort.RunOptions()
             opts.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-        return self.session.run(None, {IMAGE_INPUT: tile, THUMB_INPUT: thumb}, opts)[0]
+        feeds = self.photo_feeds(context) if isinstance(context, np.ndarray) else context
+        return self.session.run(None, {IMAGE_INPUT: tile, **feeds}, opts)[0]
 
     def enhance(
         self,
@@ -112,12 +123,13 @@ class Enhancer:
         if not 0.0 <= strength <= 1.0:
             raise ValueError("strength must be within 0..1")
         thumb, exact8 = scan_image(rgb, self.info.context_size)
+        feeds = self.photo_feeds(thumb)
         if out is None:
             out = np.empty_like(rgb, dtype=np.float32)
         return run_tiles(
             rgb,
             out,
-            lambda packed, last: self.run_tile(packed, thumb, last=last),
+            lambda packed, last: self.run_tile(packed, feeds, last=last),
             tile=self.config.tile,
             halo=self.halo,
             multiple=self.info.multiple,

@@ -250,22 +250,41 @@ class ContextEncoder(nn.Module):
     same thumbnail for every tile, so tiles agree: this is how the network sees global
     tone/colour without per-tile statistics. The final 4x4 "valid" conv is a learned
     global pooling (an INT8 conv instead of a float GlobalAveragePool).
+
+
+    With ``stats > 0`` (I/O format 3) the encoder also takes the photo's whole-photo
+    statistics ``(N, stats, 1, 1)`` in [0, 1]
+    (:func:`photoenhance.contract.statistics.thumbnail_statistics`: percentiles, spreads,
+    histograms — what a sort-free INT8 graph cannot compute): a 1x1 conv of them is added
+    to the pooled features before the ReLU, so the context vector is a one-hidden-layer
+    network of both (INT8: two QLinearConv on 1x1 maps and a QLinearAdd).
     """
 
-    def __init__(self, dim: int, width: int = 16, size: int = 64):
+    def __init__(self, dim: int, width: int = 16, size: int = 64, stats: int = 0):
         super().__init__()
         if size != 64:
             raise ValueError("the context encoder is built for 64x64 thumbnails")
         self.size = size
+        self.stats = stats
         self.q_in = ActQuant((0.0, 1.0))
         self.c1 = ConvAct(conv3x3(12, width, 2))
         self.c2 = ConvAct(conv3x3(width, 2 * width, 2))
         self.c3 = ConvAct(conv3x3(2 * width, 2 * width, 2))
-        self.pool = ConvAct(QConv2d(2 * width, dim, 4), relu=True)
+        # without statistics: the module layout of models 0.1 and 0.2 (their checkpoints load)
+        self.pool = ConvAct(QConv2d(2 * width, dim, 4), relu=stats == 0)
+        if stats:
+            self.q_stats = ActQuant((0.0, 1.0))
+            self.stats_proj = ConvAct(conv1x1(stats, dim), relu=False)
+            self.join = QAdd(relu=True)
 
-    def forward(self, thumb: torch.Tensor) -> torch.Tensor:
+    def forward(self, thumb: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
         t = self.q_in(space_to_depth(thumb))
-        return self.pool(self.c3(self.c2(self.c1(t))))
+        pooled = self.pool(self.c3(self.c2(self.c1(t))))
+        if not self.stats:
+            return pooled
+        if stats is None:
+            raise ValueError("this context encoder takes whole-photo statistics: pass stats")
+        return self.join(pooled, self.stats_proj(self.q_stats(stats)))
 
 
 class _InwardClamp(torch.autograd.Function):

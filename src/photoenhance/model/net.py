@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from photoenhance.contract.spec import CONTEXT_SIZE, MULTIPLE
+from photoenhance.contract.statistics import STATS_CHANNELS
 from photoenhance.model.blocks import (
     ContextEncoder,
     ConvAct,
@@ -42,6 +43,7 @@ from photoenhance.model.blocks import (
     space_to_depth,
 )
 from photoenhance.model.fake_quant import ActQuant
+from photoenhance.model.statistics import thumbnail_statistics
 
 HEADS = ("headroom", "residual")
 LAYOUTS = ("v2", "v3")
@@ -70,6 +72,10 @@ class ModelConfig:
     #: v3: a second :class:`FiLM` from the context on the S/2 features after the last
     #: fusion (the per-photo colour/tone map at the resolution the head works at)
     film_s2: bool = False
+    #: I/O format 3: the context encoder also takes the photo's whole-photo statistics
+    #: (percentiles, spreads, histograms of the thumbnail; the ``stats`` input, computed
+    #: outside the graph by :mod:`photoenhance.contract.statistics`)
+    stats: bool = False
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -93,11 +99,14 @@ class ModelConfig:
             layout=str(d.get("layout", "v2")),
             dec2_full=bool(d.get("dec2_full", True)),
             film_s2=bool(d.get("film_s2", False)),
+            stats=bool(d.get("stats", False)),
         )
 
 
 SIZES: dict[str, ModelConfig] = {
     "tiny": ModelConfig("tiny", (8, 8, 16), context_dim=8, context_width=8),
+    # tests: the statistics input (I/O format 3) at the cost of "tiny"
+    "tiny-stats": ModelConfig("tiny-stats", (8, 8, 16), context_dim=8, context_width=8, stats=True),
     # channel counts are multiples of 16: onnxruntime's int8 conv kernels run 16-wide
     # channels 3-6x faster per MAC than 8/12/24-wide ones on AVX2 (see bench/speed.py)
     "small": ModelConfig("small", (16, 16, 32), context_dim=32, context_width=16),
@@ -108,6 +117,11 @@ SIZES: dict[str, ModelConfig] = {
     "v3-medium": ModelConfig("v3-medium", (16, 48, 96), context_dim=64, layout="v3", dec2_full=False),
     "v3-small-film": ModelConfig("v3-small-film", (16, 32, 64), context_dim=64, layout="v3",
                                  dec2_full=False, film_s2=True),
+    # model 0.3 candidates: the context also sees the thumbnail's statistics (I/O format 3)
+    "v3-stats": ModelConfig("v3-stats", (16, 32, 64), context_dim=64, layout="v3",
+                            dec2_full=False, film_s2=True, stats=True),
+    "small-stats": ModelConfig("small-stats", (16, 16, 32), context_dim=32, context_width=16,
+                               stats=True),
 }
 
 
@@ -120,7 +134,9 @@ class EnhanceNet(nn.Module):
         c1, c2, c3 = config.widths
         self.q_in = ActQuant((0.0, 1.0))
         self.q_out = ActQuant((0.0, 1.0))
-        self.context = ContextEncoder(config.context_dim, config.context_width, CONTEXT_SIZE)
+        self.context = ContextEncoder(
+            config.context_dim, config.context_width, CONTEXT_SIZE, STATS_CHANNELS if config.stats else 0
+        )
         self.ctx_2 = ConvAct(conv1x1(config.context_dim, c2), relu=False)
 
         if config.layout == "v3":
@@ -178,12 +194,17 @@ class EnhanceNet(nn.Module):
         return self.dec1(f1 if self.film1 is None else self.film1(f1, ctx))
 
     # ------------------------------------------------------------------------------
-    def forward_s2d(self, xs: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
+    def forward_s2d(
+        self, xs: torch.Tensor, thumb: torch.Tensor, stats: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The network in space-to-depth space (what ONNX exports):
         ``xs: (N, 12, H/2, W/2)`` = :func:`space_to_depth` of the image (H and W multiples
         of :data:`MULTIPLE`), ``thumb: (N, 3, 64, 64)`` = :func:`context_thumbnail` of the
-        whole image → the enhanced image, same layout, in [0, 1]."""
-        ctx = self.context(thumb)
+        whole image → the enhanced image, same layout, in [0, 1]. ``stats`` (models with
+        ``config.stats``): the thumbnail's statistics, computed from ``thumb`` if None."""
+        if self.config.stats and stats is None:
+            stats = thumbnail_statistics(thumb)
+        ctx = self.context(thumb, stats) if self.config.stats else self.context(thumb)
         xs = self.q_in(xs)
         if self.config.layout == "v3":
             return self.q_out(self.head(self._features_v3(xs, ctx), xs))

@@ -36,9 +36,11 @@ from photoenhance.contract.spec import (
     DYNAMIC_AXES,
     FORMAT,
     INPUT_NAMES,
+    INPUT_NAMES_STATS,
     META_MACS_PER_MP,
     OUTPUT_NAME,
 )
+from photoenhance.contract.statistics import STATS_CHANNELS
 from photoenhance.contract.writer import model_metadata as contract_metadata
 from photoenhance.model.fake_quant import INT8_MAX, QConv2d, quant_mode, set_quant_mode
 from photoenhance.model.net import (
@@ -68,9 +70,11 @@ class _Core(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, image: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, image: torch.Tensor, thumb: torch.Tensor, stats: torch.Tensor | None = None
+    ) -> torch.Tensor:
         # (N, H/2, W/2, 12) channels-last in and out; the network itself is NCHW
-        y = self.net.forward_s2d(image.permute(0, 3, 1, 2), thumb)
+        y = self.net.forward_s2d(image.permute(0, 3, 1, 2), thumb, stats)
         return y.permute(0, 2, 3, 1)
 
 
@@ -95,10 +99,12 @@ def model_metadata(net: EnhanceNet, precision: str) -> dict[str, str]:
         macs_per_mp=macs_per_megapixel(net),
         params=count_params(net),
         receptive_radius=receptive_radius(net.config),
+        stats=net.config.stats,
     )
 
 
-def _torch_export(core: nn.Module, example: tuple[torch.Tensor, torch.Tensor]) -> onnx.ModelProto:
+def _torch_export(core: nn.Module, example: tuple[torch.Tensor, ...]) -> onnx.ModelProto:
+    names = list(INPUT_NAMES_STATS if len(example) == 3 else INPUT_NAMES)
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -108,9 +114,9 @@ def _torch_export(core: nn.Module, example: tuple[torch.Tensor, torch.Tensor]) -
             buf,
             dynamo=False,
             opset_version=OPSET,
-            input_names=list(INPUT_NAMES),
+            input_names=names,
             output_names=[OUTPUT_NAME],
-            dynamic_axes={k: dict(v) for k, v in DYNAMIC_AXES.items()},
+            dynamic_axes={k: dict(v) for k, v in DYNAMIC_AXES.items() if k in (*names, OUTPUT_NAME)},
             do_constant_folding=True,
         )
     return onnx.load_from_string(buf.getvalue())
@@ -254,7 +260,9 @@ def export_onnx(net: EnhanceNet, path: str | Path, *, int8: bool) -> ExportInfo:
     else:
         set_quant_mode(net, "float")
         _bake_weights(net)
-    example = (torch.rand(1, 32, 32, 12), torch.rand(1, 3, CONTEXT_SIZE, CONTEXT_SIZE))
+    example: tuple[torch.Tensor, ...] = (torch.rand(1, 32, 32, 12), torch.rand(1, 3, CONTEXT_SIZE, CONTEXT_SIZE))
+    if net.config.stats:
+        example += (torch.rand(1, STATS_CHANNELS, 1, 1),)
     model = _torch_export(_Core(net), example)
     n_convs = sum(1 for n in model.graph.node if n.op_type == "Conv")
     if int8:

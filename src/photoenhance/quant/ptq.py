@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from photoenhance.contract.context import context_thumbnail
+from photoenhance.contract.feeds import photo_feeds
 from photoenhance.contract.layout import pack
-from photoenhance.contract.spec import IMAGE_INPUT, META_PRECISION, THUMB_INPUT
+from photoenhance.contract.spec import IMAGE_INPUT, META_PRECISION, STATS_INPUT, THUMB_INPUT
 
 
 class PTQUnavailable(RuntimeError):
@@ -26,7 +27,8 @@ class PTQUnavailable(RuntimeError):
 
 def calibration_feeds(images: Iterable[np.ndarray], multiple: int = 8) -> list[dict[str, np.ndarray]]:
     """Model feeds for calibration: each HWC float32 [0,1] image cropped to a multiple
-    of 8, quantized to 8 bits like real inputs, with its own context thumbnail."""
+    of 8, quantized to 8 bits like real inputs, with its own context thumbnail
+    (:func:`quantize_ptq` adds the thumbnail's statistics for a format-3 model)."""
     feeds = []
     for img in images:
         h, w = (img.shape[0] // multiple) * multiple, (img.shape[1] // multiple) * multiple
@@ -36,7 +38,7 @@ def calibration_feeds(images: Iterable[np.ndarray], multiple: int = 8) -> list[d
         feeds.append(
             {
                 IMAGE_INPUT: pack(x.astype(np.float32)),
-                THUMB_INPUT: context_thumbnail(x.astype(np.float32)),
+                **photo_feeds(context_thumbnail(x.astype(np.float32)), stats=False),
             }
         )
     return feeds
@@ -57,6 +59,10 @@ def quantize_ptq(fp32_model: Path, out: Path, feeds: list[dict[str, np.ndarray]]
         raise PTQUnavailable(f"PTQ needs the onnx package: pip install onnx ({exc})") from exc
     if not feeds:
         raise ValueError("PTQ calibration needs at least one image")
+    import onnx
+
+    if STATS_INPUT in {i.name for i in onnx.load(str(fp32_model)).graph.input}:
+        feeds = [{**f, **photo_feeds(f[THUMB_INPUT], stats=True)} for f in feeds]
 
     class _Reader(CalibrationDataReader):
         def __init__(self) -> None:
