@@ -99,7 +99,7 @@ def test_train_size_offers_every_size_the_readme_lists(tmp_path: Path) -> None:
     listed = re.search(r"Sizes \(`photoenhance\.model\.create_model`\):(.*?)\.", readme, re.S)
     assert listed, "the README's list of sizes moved"
     assert tuple(re.findall(r"`([\w-]+)`", listed.group(1))) == MODEL_SIZES
-    help_text = " ".join(runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).output.split())
+    help_text = " ".join(runner.invoke(app, ["train", "-h"], env={"COLUMNS": "400"}).output.split())
     assert "[" + "|".join(MODEL_SIZES) + "]" in help_text
     res = runner.invoke(app, ["train", "--pairs", str(tmp_path / "nowhere"), "--out",
                               str(tmp_path / "m"), "--size", "huge"])

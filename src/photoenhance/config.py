@@ -37,7 +37,8 @@ OUTPUT_FORMATS: tuple[str, ...] = ("same", "jpeg", "png", "tiff", "webp")
 """Values accepted by ``--format`` (``jpg``/``tif`` are accepted as aliases)."""
 #: the network sizes ``train --size`` offers: the keys of ``photoenhance.model.SIZES``
 #: (named here too so that the CLI need not import torch; a test keeps them equal)
-MODEL_SIZES: tuple[str, ...] = ("tiny", "small", "medium", "base", "v3-small", "v3-medium", "v3-small-film")
+MODEL_SIZES: tuple[str, ...] = ("tiny", "small", "medium", "base", "v3-small", "v3-medium", "v3-small-film",
+                                 "v3-stats", "small-stats", "tiny-stats")
 _FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
 KNOWN_SECTIONS: frozenset[str] = frozenset({"run"})
 """Top-level tables the file may contain (extend when other commands get defaults)."""
