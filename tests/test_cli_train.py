@@ -28,15 +28,19 @@ def _pairs(root: Path, n: int = 8) -> Path:
     return root
 
 
-def test_train_then_run_and_eval(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("size", "select"), [("tiny", "best"), ("tiny-stats", "last")])
+def test_train_then_run_and_eval(tmp_path: Path, size: str, select: str) -> None:
+    """Train → run → eval (with PTQ) for a format-2 model and a format-3 one (the
+    statistics input: PTQ calibrates it too)."""
     pytest.importorskip("torch")
     pytest.importorskip("onnx")
     pairs = _pairs(tmp_path / "pairs")
     out = tmp_path / "model"
     res = runner.invoke(app, [
         "train", "--pairs", str(pairs), "--out", str(out), "--steps", "12", "--qat-steps", "8",
-        "--from", "scratch", "--size", "tiny", "--batch-size", "4", "--patch-size", "32",
+        "--from", "scratch", "--size", size, "--batch-size", "4", "--patch-size", "32",
         "--eval-every", "5", "--checkpoint-every", "5", "--threads", "1", "--val-fraction", "0.25",
+        "--select", select,
     ])
     assert res.exit_code == 0, res.output
     assert "best QAT" in res.output
@@ -64,9 +68,9 @@ def test_train_then_run_and_eval(tmp_path: Path) -> None:
 
     # --resume of a finished run is a no-op that re-exports
     res = runner.invoke(app, ["train", "--pairs", str(pairs), "--out", str(out), "--steps", "12",
-                              "--qat-steps", "8", "--from", "scratch", "--size", "tiny",
+                              "--qat-steps", "8", "--from", "scratch", "--size", size,
                               "--batch-size", "4", "--patch-size", "32", "--resume",
-                              "--val-fraction", "0.25", "--threads", "1"])
+                              "--val-fraction", "0.25", "--threads", "1", "--select", select])
     assert res.exit_code == 0, res.output
 
 
@@ -76,6 +80,9 @@ def test_train_and_eval_usage_errors(tmp_path: Path) -> None:
     if importlib.util.find_spec("torch") is not None:  # --epochs counts the pairs first
         res = runner.invoke(app, ["train", "--pairs", str(tmp_path / "gone"), "--epochs", "2"])
         assert res.exit_code == 2 and "gone" in res.output, res.output
+    res = runner.invoke(app, ["train", "--pairs", str(tmp_path), "--out", str(tmp_path / "o"),
+                              "--select", "worst"])
+    assert res.exit_code != 0 and "--select must be best or last" in res.output, res.output
     res = runner.invoke(app, ["eval", "--pairs", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "missing" in res.output
     mism = tmp_path / "mism"

@@ -88,6 +88,15 @@ def train_command(
             "targets), auto (teacher when an FP32 phase ran).",
         ),
     ] = "auto",
+    select: Annotated[
+        str,
+        typer.Option(
+            "--select",
+            metavar="[best|last]",
+            help="FP32 state QAT starts from: best (early stopping on the validation PSNR) or "
+            "last (the weight EMA after the last step; keeps what identity examples teach).",
+        ),
+    ] = "best",
     init: Annotated[
         str,
         typer.Option(
@@ -243,7 +252,7 @@ def train_command(
         identity_fraction=identity_share, identity_photos=identity_photos, loss=loss, head=head,
         chroma_weight=chroma_weight, resize_target=resize_target, init=init, size=size, steps=steps,
         qat_steps=qat_steps, batch_size=batch_size, patch_size=patch_size, lr=lr, qat_lr=qat_lr,
-        qat_target=qat_target, eval_every=eval_every, checkpoint_every=checkpoint_every,
+        qat_target=qat_target, select=select, eval_every=eval_every, checkpoint_every=checkpoint_every,
         device=device, seed=seed, threads=threads, resume=resume, stream=stream, workers=workers,
         cache_mb=cache_mb, val_limit=val_limit, bf16=bf16,
     )
