@@ -79,6 +79,12 @@ def collect() -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
     ref = RESULTS / "recipe-study-4-reference.json"
     if ref.is_file():
         add(json.loads(ref.read_text()), None)
+    # studies 5 and 6 (the statistics input), one file per study and seed
+    for path in sorted(RESULTS.glob("recipe-study-[56]*.json")):
+        res = json.loads(path.read_text())
+        for ri, r in enumerate(res["recipes"]):
+            add([{"name": f"{r['name']}, seed {res['seed']}", "fold": s["fold"], "pairs": s["pairs"],
+                  "last": s["last"]} for s in res["scores"] if s["recipe"] == ri], r["size"])
     return list(groups.items()), res4
 
 
@@ -122,6 +128,8 @@ def render(plot: Path | None) -> str:
     by_name = dict(groups)
     quad = _cat(by_name["colour map, quadratic 10x3"]["folds"], "psnr")
     old = _cat(by_name["model 0.1's recipe (study 1)"]["folds"], "psnr")
+    old2 = _cat(by_name["model 0.2's recipe (study 3, id 0.3)"]["folds"], "psnr")
+    old2_dnh = _cat(by_name["model 0.2's recipe (study 3, id 0.3)"]["folds"], "dnh_psnr")
     rows, points = [], []
     for name, g in groups:
         folds = g["folds"]
@@ -129,7 +137,8 @@ def render(plot: Path | None) -> str:
             continue
         p = _cat(folds, "psnr")
         s = _cat(folds, "ssim")[1]
-        dnh = _cat(folds, "dnh_psnr")[1]
+        dnh_named = _cat(folds, "dnh_psnr")
+        dnh = dnh_named[1]
         ph = [f["last"]["photos"] for f in folds]
         clip_max = max(max(f["last"]["per_photo_clip"]) for f in folds)
         arch = g["arch"]
@@ -138,7 +147,8 @@ def render(plot: Path | None) -> str:
         # model 0.2's and 0.1's recipes share the `small` architecture: one speed for both
         rows.append([
             name, arch or "-", f"{macs / 1e9:.1f}" if macs else "-", f"{speed:.1f}" if speed else "-",
-            f"{p[1].mean():.2f}", _paired(p, quad), _paired(p, old), f"{s.mean():.4f}", f"{dnh.mean():.1f}",
+            f"{p[1].mean():.2f}", _paired(p, quad), _paired(p, old), _paired(p, old2), f"{s.mean():.4f}",
+            f"{dnh.mean():.1f}", _paired(dnh_named, old2_dnh),
             f"{100 * np.mean([x['new_clipping'] for x in ph]):.2f} (max {100 * clip_max:.1f})",
             f"{np.mean([x['luma_shift'] for x in ph]):+.1f}",
             f"{100 * np.mean([x['saturation_change'] for x in ph]):+.1f}",
@@ -162,7 +172,8 @@ def render(plot: Path | None) -> str:
            "untrained sizes)." if raw else "No speed run yet."),
         "",
         md_table(["row", "architecture", "GMAC/MP", "12 MP INT8 MP/s", "DPED PSNR", "Δ vs quadratic map",
-                  "Δ vs 0.1's recipe", "SSIM", "do-no-harm (dB)", "new clipping %", "luma shift",
+                  "Δ vs 0.1's recipe", "Δ vs 0.2's recipe", "SSIM", "do-no-harm (dB)",
+                  "Δ do-no-harm vs 0.2's", "new clipping %", "luma shift",
                   "saturation %", "noise gain"], rows),
         "",
         "![frontier](bench/results/frontier.png)" if plot is not None and points else "",

@@ -132,7 +132,7 @@ def test_bundled_int8_model_matches_its_checkpoint(photo) -> None:  # type: igno
 
     weights = bundled_model_path().parent
     net = model_from_checkpoint(load_checkpoint(weights / "photoenhance-small.pt")).eval()
-    feeds = _feeds(np.rint(photo * 255) / 255)
+    feeds = _feeds(np.rint(photo * 255) / 255, net.config.stats)
     ref = _torch_run(net, feeds)
     sess = ort.InferenceSession(str(bundled_model_path()), providers=["CPUExecutionProvider"])
     out = _ort_run(sess, feeds)
