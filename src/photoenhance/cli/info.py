@@ -86,6 +86,8 @@ def info_command(
         ("model version", info.version),
         ("parameters", f"{info.params:,}"),
         ("MACs/MP", f"{info.macs_per_mp / 1e9:.2f} G"),
+        ("context", f"thumbnail + {info.stats_channels} statistics (I/O format 3)" if info.stats_channels
+         else "thumbnail (I/O format 2)"),
         ("halo", f"{enhancer.halo} px"),
         ("tile", f"{enhancer.config.tile} px"),
         ("provider", enhancer.provider),
