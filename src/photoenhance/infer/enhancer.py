@@ -81,13 +81,10 @@ class Enhancer:
         the thumbnail, and its statistics for a model that takes them (format 3)."""
         return photo_feeds(thumb, stats=self.info.stats_channels > 0)
 
-    def run_tile(
-        self, tile: np.ndarray, context: np.ndarray | dict[str, np.ndarray], *, last: bool = False
-    ) -> np.ndarray:
+    def run_tile(self, tile: np.ndarray, feeds: dict[str, np.ndarray], *, last: bool = False) -> np.ndarray:
         """``tile: (1, h/2, w/2, 12)`` = :func:`~photoenhance.contract.layout.pack` of an
-        ``(h, w, 3)`` window (multiples of 8), ``context``: the photo's
-        :meth:`photo_feeds` (or its thumbnail ``(1, 3, 64, 64)``, from which they are
-        made) → same layout.
+        ``(h, w, 3)`` window (multiples of 8), ``feeds``: the photo's :meth:`photo_feeds`
+        → same layout.
 
         ``last=True`` (the last tile of a photo) shrinks onnxruntime's memory arena after
         the run, so the tiles' working memory is not held while the photo is encoded."""
@@ -95,7 +92,6 @@ class Enhancer:
         if last:
             opts = ort.RunOptions()
             opts.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-        feeds = self.photo_feeds(context) if isinstance(context, np.ndarray) else context
         return self.session.run(None, {IMAGE_INPUT: tile, **feeds}, opts)[0]
 
     def enhance(
