@@ -117,6 +117,8 @@ def speeds() -> tuple[dict[str, float], dict[str, Any]]:
             out[raw["default_size"]] = r["mp_s"]
         elif r["engine"] == "ort-int8, model 0.1":
             out["small, residual head"] = r["mp_s"]
+        elif r["engine"] == "ort-int8, model 0.2":
+            out["small"] = r["mp_s"]
         elif r["engine"].startswith("ort-int8, ") and "model" not in r["engine"]:
             out[r["engine"].removeprefix("ort-int8, ")] = r["mp_s"]
     return out, raw

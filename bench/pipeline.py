@@ -494,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         "versions: this checkout's `run` against --against's, alternating, same photos",
     )
     parser.add_argument("--against", type=Path, help="versions: another checkout's root")
+    parser.add_argument("--section", default="versions", help="versions: BENCHMARKS.md section name")
+    parser.add_argument("--title", default="Before/after a refactor", help="versions: the section's title")
     parser.add_argument("--rounds", type=int, default=3, help="versions: runs of each (default 3)")
     parser.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data",
@@ -654,7 +656,7 @@ def _main_versions(args: argparse.Namespace) -> int:
     if args.write_md is not None:
         load = os.getloadavg()[0]
         text = "\n".join([
-            "## Before/after a refactor, same run (`bench/pipeline.py --mode versions`)",
+            f"## {args.title}, same run (`bench/pipeline.py --mode versions`)",
             "",
             f"`python bench/pipeline.py --mode versions --against {args.against} --count {args.count} "
             f"--megapixels {args.megapixels:g} --rounds {args.rounds}` — {dt.date.today().isoformat()}. "
@@ -665,7 +667,7 @@ def _main_versions(args: argparse.Namespace) -> int:
             "",
             table,
         ])
-        write_section("versions", text, args.write_md)
+        write_section(args.section, text, args.write_md)
         print(f"updated {args.write_md}")
     return 0
 

@@ -26,8 +26,26 @@ from _common import machine, md_table, write_section
 
 SIZES_MP = {"1 MP": (1024, 1024), "12 MP": (3000, 4000)}
 TILE = 2048  # the default of `photoenhance run`
-PREVIOUS = Path(__file__).resolve().parent / "results" / "model-0.1" / "photoenhance-small-int8.onnx"
-PREVIOUS_LABEL = "ort-int8, model 0.1"
+PREVIOUS = Path(__file__).resolve().parent / "results" / "model-0.2" / "photoenhance-small-int8.onnx"
+PREVIOUS_LABEL = "ort-int8, model 0.2"
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+
+
+def _onnx_macs(path: Path) -> float:
+    """MACs per megapixel an exported model's metadata states."""
+    import onnx
+
+    from photoenhance.contract.spec import META_MACS_PER_MP
+
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    return float(meta[META_MACS_PER_MP])
+
+
+def bundled_size() -> str:
+    """The architecture of the bundled model (its checkpoint's config name)."""
+    from photoenhance.train.checkpoint import load_checkpoint
+
+    return str(load_checkpoint(WEIGHTS / "photoenhance.pt")["config"]["name"])
 
 
 def _peak_rss_mb() -> float:
@@ -152,13 +170,12 @@ def _models(tmp: Path, sizes: list[str]) -> dict[str, dict[str, Path]]:
     from photoenhance.quant.qat import calibrate
     from photoenhance.train.checkpoint import save_model_checkpoint
 
-    weights = Path(__file__).resolve().parents[1] / "weights"
+    shipped = bundled_size()
     out: dict[str, dict[str, Path]] = {}
     for size in sizes:
-        shipped = weights / f"photoenhance-{size}.pt"
-        if shipped.is_file():
-            out[size] = {"int8": weights / f"photoenhance-{size}-int8.onnx",
-                         "fp32": weights / f"photoenhance-{size}-fp32.onnx", "ckpt": shipped}
+        if size == shipped:
+            out[size] = {"int8": WEIGHTS / "photoenhance-int8.onnx", "fp32": WEIGHTS / "photoenhance-fp32.onnx",
+                         "ckpt": WEIGHTS / "photoenhance.pt"}
             continue
         torch.manual_seed(0)
         net = create_model(size).eval()
@@ -179,14 +196,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the ORT engines")
-    ap.add_argument("--default-size", default="small")
+    ap.add_argument("--default-size", default=None, help="default: the bundled model's size")
     ap.add_argument("--sizes", default="tiny,small,medium,base")
     ap.add_argument("--frontier", default="",
                     help="comma-separated sizes whose INT8 models run in the same rounds (the quality/speed "
                          "frontier; untrained sizes get calibrated random weights)")
     ap.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     ap.add_argument("--previous", type=Path, default=PREVIOUS,
-                    help="an older INT8 model timed in the same rounds (default: model 0.1)")
+                    help="an older INT8 model timed in the same rounds (default: model 0.2)")
     a = ap.parse_args()
     if a.worker:
         kind, model, h, w, rep = a.worker
@@ -196,6 +213,7 @@ def main() -> None:
 
     from photoenhance.model import SIZES, count_params, create_model, macs_per_megapixel
 
+    a.default_size = a.default_size or bundled_size()
     sizes = a.sizes.split(",")
     frontier = [f for f in a.frontier.split(",") if f]
     repeats = "2" if a.quick else "3"
@@ -253,7 +271,12 @@ def main() -> None:
         macs = macs_per_megapixel(create_model(SIZES[a.default_size]))
         for (label, kind), r in results.items():
             row_size = kind.removeprefix("ort-int8, ")
-            row_macs = macs_per_megapixel(create_model(SIZES[row_size])) if row_size in SIZES else macs
+            if row_size in SIZES:
+                row_macs = macs_per_megapixel(create_model(SIZES[row_size]))
+            elif kind == PREVIOUS_LABEL:  # the previous model's own MACs, from its metadata
+                row_macs = _onnx_macs(a.previous)
+            else:
+                row_macs = macs
             eff = r["mp_s"] * row_macs / 1e9
             base = results.get((label, "ort-fp32"))
             speedup = f"{r['mp_s'] / base['mp_s']:.2f}×" if base else "-"
@@ -277,7 +300,7 @@ def main() -> None:
         md_table(["size", "params", "GMAC/MP", "INT8 MP/s", "FP32 MP/s", "INT8 vs FP32", "INT8 GMAC/s",
                   "% of roofline"], size_rows),
         "",
-        f"### Default size `{a.default_size}`: INT8 vs FP32 vs torch (tiles ≤ {TILE} px, halo 80)",
+        f"### Default size `{a.default_size}`: INT8 vs FP32 vs torch (tiles ≤ {TILE} px, the model's halo)",
         "",
         md_table(["input", "engine", "MP/s", "vs ORT FP32", "peak RSS (MB)", "% of roofline"], rows),
         "",

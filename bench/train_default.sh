@@ -34,8 +34,8 @@ photoenhance train --pairs "$DATA/dped-iphone" --val-pairs "$DATA/dped-iphone" -
 
 if [ "${COPY:-0}" = 1 ]; then
   W=weights
-  cp "$OUT/dped/model.onnx" "$W/photoenhance-small-int8.onnx"
-  cp "$OUT/dped/model-fp32.onnx" "$W/photoenhance-small-fp32.onnx"
-  cp "$OUT/dped/checkpoint.pt" "$W/photoenhance-small.pt"
+  cp "$OUT/dped/model.onnx" "$W/photoenhance-int8.onnx"
+  cp "$OUT/dped/model-fp32.onnx" "$W/photoenhance-fp32.onnx"
+  cp "$OUT/dped/checkpoint.pt" "$W/photoenhance.pt"
 fi
 echo "wall time: $(( $(date +%s) - start )) s"

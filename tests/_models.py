@@ -32,6 +32,9 @@ def tiny_model(tmp_path: Path, name: str, image_shape: list[Any], *, crop: bool 
     meta = {p.key: p.value for p in onnx.load(str(bundled_model_path())).metadata_props}
     image = helper.make_tensor_value_info("image", TensorProto.FLOAT, image_shape)
     thumb = helper.make_tensor_value_info("thumb", TensorProto.FLOAT, [1, 3, 64, 64])
+    # the inputs the bundled model's format declares (format 3: the statistics too)
+    extra = ([helper.make_tensor_value_info("stats", TensorProto.FLOAT, [1, 51, 1, 1])]
+             if meta.get("photoenhance.format") == "3" else [])
     out = helper.make_tensor_value_info("enhanced", TensorProto.FLOAT, None)
     node = (
         helper.make_node("Slice", ["image", "zero", "one", "one"], ["enhanced"])
@@ -40,7 +43,7 @@ def tiny_model(tmp_path: Path, name: str, image_shape: list[Any], *, crop: bool 
     )
     consts = [helper.make_tensor(n, TensorProto.INT64, [1], [v]) for n, v in (("zero", 0), ("one", 1))]
     model = helper.make_model(
-        helper.make_graph([node], "g", [image, thumb], [out], initializer=consts),
+        helper.make_graph([node], "g", [image, thumb, *extra], [out], initializer=consts),
         opset_imports=[helper.make_opsetid("", 17)],
     )
     model.ir_version = 8

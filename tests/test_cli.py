@@ -88,7 +88,7 @@ def test_info(cli: Any, shared_cache_dir: Path) -> None:
         "threads:",
     ):
         assert key in out
-    assert "photoenhance-small-int8.onnx" in out
+    assert "photoenhance-int8.onnx" in out
     assert "CPUExecutionProvider" in out
     assert ort.__version__ in out
     assert str(shared_cache_dir) in out

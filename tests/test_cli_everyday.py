@@ -320,7 +320,7 @@ def test_report_records_every_setting(cli: Any, tmp_path: Path, make_photo: Any)
     report = json.loads(rep.read_text())
     s = report["settings"]
     model_path = Path(s["model"])
-    assert model_path.name == "photoenhance-small-int8.onnx"
+    assert model_path.name == "photoenhance-int8.onnx"
     assert s["model_sha256"] == hashlib.sha256(model_path.read_bytes()).hexdigest()
     assert report["model"]["sha256"] == s["model_sha256"]
     assert s["provider"] == "CPUExecutionProvider"

@@ -17,9 +17,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 MODEL_FILES = (
     "MODEL_CARD.md",
-    "photoenhance-small-int8.onnx",
-    "photoenhance-small-fp32.onnx",
-    "photoenhance-small.pt",
+    "photoenhance-int8.onnx",
+    "photoenhance-fp32.onnx",
+    "photoenhance.pt",
 )
 HTML_PACKAGE = REPO / "src" / "photoenhance" / "html_report"
 HTML_FILES = ("page.css", "page.js")
@@ -48,7 +48,7 @@ def test_weights_are_at_the_top_level_only() -> None:
 def test_source_tree_finds_the_top_level_weights(tmp_path: Path) -> None:
     model, folder = _where(REPO / "src", cwd=tmp_path)
     assert folder == REPO / "weights"
-    assert model == REPO / "weights" / "photoenhance-small-int8.onnx"
+    assert model == REPO / "weights" / "photoenhance-int8.onnx"
 
 
 @pytest.mark.slow
@@ -86,7 +86,7 @@ def test_wheel_carries_the_weights(tmp_path: Path) -> None:
         z.extractall(site)
     model, folder = _where(site, cwd=tmp_path)
     assert folder == site / "photoenhance" / "weights"
-    assert model == site / "photoenhance" / "weights" / "photoenhance-small-int8.onnx"
+    assert model == site / "photoenhance" / "weights" / "photoenhance-int8.onnx"
     # the installed page generator finds them (a page without its CSS/JS would be blank)
     code = (
         "from photoenhance.html_report import page; import sys; "

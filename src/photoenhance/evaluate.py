@@ -91,7 +91,7 @@ class EvalResult:
 
 def fp32_sibling(model: Path) -> Path | None:
     """The FP32 model that belongs to an INT8 one (``model.onnx`` → ``model-fp32.onnx``,
-    ``photoenhance-small-int8.onnx`` → ``photoenhance-small-fp32.onnx``)."""
+    ``photoenhance-int8.onnx`` → ``photoenhance-fp32.onnx``)."""
     name = model.name
     candidates = [name.replace("-int8", "-fp32"), model.stem + "-fp32" + model.suffix]
     for c in candidates:

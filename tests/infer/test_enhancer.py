@@ -37,7 +37,10 @@ def image() -> np.ndarray:
     # smooth structure plus texture, odd size (not a multiple of 8)
     img = np.kron(base, np.ones((50, 50, 1), np.float32))[:293, :437]
     img = img + 0.1 * rng.random(img.shape, dtype=np.float32)
-    return np.clip(img, 0, 1).astype(np.float32)
+    # low contrast, like a phone photo: the bundled model changes it (model 0.3 leaves a
+    # full-contrast random image alone to within 1/255, which would make the tiling
+    # checks below vacuous)
+    return np.clip(0.3 + 0.4 * img, 0, 1).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +140,7 @@ def test_model_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"bad\.onnx"):
         Enhancer(InferenceConfig(model=bad))
     info = read_model_info(bundled_model_path())
-    assert info.precision == "int8-qat" and info.halo >= 74 and info.params > 0
+    assert info.precision == "int8-qat" and info.halo >= 64 and info.halo % 8 == 0 and info.params > 0
 
 
 def test_extended_range_input_keeps_out_of_gamut_values() -> None:
@@ -162,7 +165,7 @@ def test_eight_bit_photo_equals_one_direct_session_run(tile: int) -> None:
     img = (np.rint(np.clip(img + 0.1 * rng.random(img.shape, dtype=np.float32), 0, 1) * 255) / 255).astype(np.float32)
     assert on_8bit_grid(img) and img.shape == (200, 336, 3)
     enh = Enhancer(InferenceConfig(tile=tile))
-    direct = unpack(enh.session.run(None, {"image": pack(img), "thumb": context_thumbnail(img)})[0])
+    direct = unpack(enh.session.run(None, {"image": pack(img), **enh.photo_feeds(context_thumbnail(img))})[0])
     np.testing.assert_array_equal(enh.enhance(img), direct)
     buf = img.copy()
     enh.enhance(buf, out=buf)

@@ -131,7 +131,7 @@ def test_bundled_int8_model_matches_its_checkpoint(photo) -> None:  # type: igno
     from photoenhance.train.checkpoint import load_checkpoint, model_from_checkpoint
 
     weights = bundled_model_path().parent
-    net = model_from_checkpoint(load_checkpoint(weights / "photoenhance-small.pt")).eval()
+    net = model_from_checkpoint(load_checkpoint(weights / "photoenhance.pt")).eval()
     feeds = _feeds(np.rint(photo * 255) / 255, net.config.stats)
     ref = _torch_run(net, feeds)
     sess = ort.InferenceSession(str(bundled_model_path()), providers=["CPUExecutionProvider"])

@@ -23,7 +23,7 @@ __all__ = [
     "sha256_hex",
 ]
 
-DEFAULT_MODEL_NAME = "photoenhance-small-int8.onnx"
+DEFAULT_MODEL_NAME = "photoenhance-int8.onnx"
 
 
 def bundled_model_path() -> Path:

@@ -18,7 +18,7 @@ from photoenhance.train.checkpoint import CheckpointError, load_checkpoint, mode
 from photoenhance.train.config import TrainConfig
 from photoenhance.train.errors import TrainError
 
-BUNDLED_CHECKPOINT = "photoenhance-small.pt"
+BUNDLED_CHECKPOINT = "photoenhance.pt"
 
 
 def pick_device(name: str) -> torch.device:
