@@ -192,7 +192,7 @@ def _plot(points: list[tuple[str, float, float, float]], quad: float, path: Path
     d = ImageDraw.Draw(img)
     xs = [p[1] for p in points]
     ys = [p[2] for p in points] + [quad, quad + 0.8]
-    x0, x1 = min(xs) - 1.0, max(xs) + 4.0  # room for the labels
+    x0, x1 = min(xs) - 1.0, max(xs) + 6.0  # room for the labels
     y0, y1 = min(ys) - 0.15, max(ys) + 0.15
 
     def at(x: float, y: float) -> tuple[float, float]:
@@ -212,7 +212,8 @@ def _plot(points: list[tuple[str, float, float, float]], quad: float, path: Path
     for name, speed, psnr_, dnh in points:
         x, y = at(speed, psnr_)
         d.ellipse([x - 5, y - 5, x + 5, y + 5], fill="navy")
-        d.text((x + 8, y - 6), f"{name.split(',')[0]} (do-no-harm {dnh:.1f} dB)", fill="navy")
+        label = ", ".join(p for p in name.split(", ") if not p.startswith(("lr ", "last", "(study")))
+        d.text((x + 8, y - 6), f"{label} (do-no-harm {dnh:.1f} dB)", fill="navy")
     d.text((m, h - 30), "x: 12 MP INT8 throughput, MP/s (onnxruntime, one speed.py run)", fill="black")
     d.text((m, 20), "y: DPED PSNR, 3-fold CV over 189 pairs (dB)", fill="black")
     img.save(path)
