@@ -14,7 +14,7 @@ Activations: UINT8, per tensor, asymmetric. Each activation quantizer goes throu
 three phases, selected with :func:`set_quant_mode`:
 
 ``"float"``    identity: the plain FP32 network.
-``"observe"``  identity, but EMA min/max observers record the activation range.
+``"observe"``  identity, but min/max observers record the activation range.
 ``"quant"``    fake quantization with a *learned* scale (LSQ-style gradient) and the
                zero point fixed from the observed range; straight-through estimator
                for the rounding.
@@ -85,16 +85,19 @@ def fake_quant_weight(weight: torch.Tensor) -> torch.Tensor:
 class ActQuant(nn.Module):
     """Per-tensor UINT8 activation fake quantizer.
 
+    Calibration observes the minimum and maximum over *every* calibration batch. (Models
+    before 0.3 used an exponential average of per-batch extremes, which, over a few
+    batches, is about the first batch's range: it under-covers the per-photo context
+    paths — one photo's bias can lie far outside a batch's typical range.)
+
     Args:
         fixed_range: ``(lo, hi)`` for a quantizer whose range is fixed by design, or
             ``None`` for an observed-then-learned range.
-        momentum: EMA momentum of the min/max observers.
     """
 
-    def __init__(self, fixed_range: tuple[float, float] | None = None, momentum: float = 0.05):
+    def __init__(self, fixed_range: tuple[float, float] | None = None):
         super().__init__()
         self.mode: str = "float"
-        self.momentum = momentum
         self.fixed = fixed_range is not None
         self.register_buffer("running_min", torch.tensor(0.0))
         self.register_buffer("running_max", torch.tensor(0.0))
@@ -139,10 +142,9 @@ class ActQuant(nn.Module):
             self.running_min.copy_(lo)
             self.running_max.copy_(hi)
             self.observed.fill_(True)
-        else:
-            m = self.momentum
-            self.running_min.mul_(1 - m).add_(lo * m)
-            self.running_max.mul_(1 - m).add_(hi * m)
+        else:  # the extremes over every calibration batch (as onnxruntime's MinMax PTQ)
+            torch.minimum(self.running_min, lo, out=self.running_min)
+            torch.maximum(self.running_max, hi, out=self.running_max)
 
     # -- public ----------------------------------------------------------------------
     def qparams(self) -> tuple[float, int]:

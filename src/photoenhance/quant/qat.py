@@ -1,6 +1,6 @@
 """QAT workflow helpers: calibrate → train with fake-quant → freeze/export.
 
-``calibrate`` runs a few batches with EMA observers, then initialises every learned
+``calibrate`` runs a few batches with min/max observers, then initialises every learned
 activation scale from the observed ranges and switches the model to ``"quant"`` mode,
 after which ordinary training (low learning rate) fine-tunes weights *and* scales.
 

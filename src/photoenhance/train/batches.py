@@ -103,6 +103,22 @@ class BatchSampler:
         p = min(self.patch_size, a.shape[0], a.shape[1])
         return random_crop_pair(a, b, p, self.rng)
 
+    def calibration(self, n: int) -> torch.Tensor:
+        """``n`` calibration inputs for the quantizer ranges: crops of the real pairs'
+        phone inputs *and* their DSLR targets (what the model enhances and what it must
+        leave alone); without real pairs, the training inputs (:meth:`sample`). No clean
+        photos: their extremes widen the ranges past what the pairs need (measured on model
+        0.3: fidelity to the FP32 model 41.6 dB with them vs 47+ without)."""
+        if self.real is None:
+            return self.sample(n)[0]
+        crops: list[np.ndarray] = []
+        while len(crops) < n:
+            a, b = self._real_patch()
+            crops += [a, b]
+        size = min(min(c.shape[0], c.shape[1]) for c in crops[:n])
+        x = np.stack([c[:size, :size] for c in crops[:n]]).transpose(0, 3, 1, 2)
+        return torch.from_numpy(np.ascontiguousarray(x))
+
     def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys = [], []
         for _ in range(n):

@@ -45,7 +45,7 @@ class BatchFeed:
         if self.data.sampler is not None:
             sampler = self.data.sampler
             return (
-                (sampler.sample(cfg.batch_size)[0].to(device, memory_format=torch.channels_last),)
+                (sampler.calibration(cfg.batch_size).to(device, memory_format=torch.channels_last),)
                 for _ in range(cfg.calib_batches)
             )
         return ((x.to(device, memory_format=torch.channels_last),)
