@@ -51,10 +51,17 @@ def colour_maps(out: Path, data: Path, photo_max_side: int = 1024) -> list[dict[
     return rows
 
 
-def _rows_of_study(path: Path, recipe: int, state: str, name: str) -> list[dict[str, Any]]:
-    res = json.loads(path.read_text())
+def _recipe_rows(res: dict[str, Any], recipe: int, state: str = "last", name: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """The per-fold rows of one recipe of a study's results (named as the recipe unless
+    ``name`` is given), scored in ``state``."""
+    name = name or res["recipes"][recipe]["name"]
     return [{"name": name, "fold": s["fold"], "pairs": s["pairs"], "last": s[state]}
             for s in res["scores"] if s["recipe"] == recipe]
+
+
+def _rows_of_study(path: Path, recipe: int, state: str, name: str) -> list[dict[str, Any]]:
+    return _recipe_rows(json.loads(path.read_text()), recipe, state, name)
 
 
 def collect() -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
@@ -74,8 +81,7 @@ def collect() -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
     for path in (RESULTS / "recipe-study-4.json", RESULTS / "recipe-study-4-film.json"):
         res = json.loads(path.read_text())
         for ri, r in enumerate(res["recipes"]):
-            add([{"name": r["name"], "fold": s["fold"], "pairs": s["pairs"], "last": s["last"]}
-                 for s in res["scores"] if s["recipe"] == ri], r["size"])
+            add(_recipe_rows(res, ri), r["size"])
     ref = RESULTS / "recipe-study-4-reference.json"
     if ref.is_file():
         add(json.loads(ref.read_text()), None)
@@ -83,8 +89,7 @@ def collect() -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
     for path in sorted(RESULTS.glob("recipe-study-[56]*.json")):
         res = json.loads(path.read_text())
         for ri, r in enumerate(res["recipes"]):
-            add([{"name": f"{r['name']}, seed {res['seed']}", "fold": s["fold"], "pairs": s["pairs"],
-                  "last": s["last"]} for s in res["scores"] if s["recipe"] == ri], r["size"])
+            add(_recipe_rows(res, ri, name=f"{r['name']}, seed {res['seed']}"), r["size"])
     return list(groups.items()), res4
 
 

@@ -160,9 +160,10 @@ def _spawn(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _models(tmp: Path, sizes: list[str]) -> dict[str, dict[str, Path]]:
-    """INT8/FP32 ONNX + checkpoint per size: the shipped weights for the default size,
-    calibrated random weights for the others (speed does not depend on the values)."""
+def _models(tmp: Path, sizes: list[str], shipped: str) -> dict[str, dict[str, Path]]:
+    """INT8/FP32 ONNX + checkpoint per size: the bundled files for ``shipped`` (the
+    bundled model's size), calibrated random weights for the others (speed does not
+    depend on the values)."""
     import torch
 
     from photoenhance.model import create_model, head_convs
@@ -170,7 +171,6 @@ def _models(tmp: Path, sizes: list[str]) -> dict[str, dict[str, Path]]:
     from photoenhance.quant.qat import calibrate
     from photoenhance.train.checkpoint import save_model_checkpoint
 
-    shipped = bundled_size()
     out: dict[str, dict[str, Path]] = {}
     for size in sizes:
         if size == shipped:
@@ -213,7 +213,8 @@ def main() -> None:
 
     from photoenhance.model import SIZES, count_params, create_model, macs_per_megapixel
 
-    a.default_size = a.default_size or bundled_size()
+    shipped = bundled_size()
+    a.default_size = a.default_size or shipped
     sizes = a.sizes.split(",")
     frontier = [f for f in a.frontier.split(",") if f]
     repeats = "2" if a.quick else "3"
@@ -223,7 +224,7 @@ def main() -> None:
     print(f"int8 roofline (128→128 3x3 QLinearConv, {a.threads} threads): {roof['gmac_s']:.1f} GMAC/s")
     print(f"fp32 roofline (the same convs in FP32): {roof32['gmac_s']:.1f} GMAC/s")
     with tempfile.TemporaryDirectory() as tmp:
-        models = _models(Path(tmp), sorted(set(sizes) | set(frontier) | {a.default_size}))
+        models = _models(Path(tmp), sorted(set(sizes) | set(frontier) | {a.default_size}), shipped)
         size_rows = []
         for size in sizes:
             net = create_model(SIZES[size])

@@ -36,17 +36,22 @@ def _make_pairs(root: Path, n: int = 6, size: int = 40) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``model.onnx`` (INT8) and ``model-fp32.onnx`` of a tiny model trained a few steps."""
-    root = tmp_path_factory.mktemp("contract")
+def train_tiny(root: Path, size: str) -> Path:
+    """``root/run`` with ``model.onnx`` (INT8) and ``model-fp32.onnx`` of a ``size`` model
+    trained a few steps through the ``train`` code path."""
     config = TrainConfig(
-        out=root / "run", pairs=_make_pairs(root / "pairs"), init="scratch", size="tiny",
+        out=root / "run", pairs=_make_pairs(root / "pairs"), init="scratch", size=size,
         steps=3, qat_steps=3, batch_size=2, patch_size=32, eval_every=3, checkpoint_every=3,
         calib_batches=1, warmup=1, val_fraction=0.34, threads=1,
     )  # fmt: skip
     assert train(config).finished
     return root / "run"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model (format 2) trained a few steps."""
+    return train_tiny(tmp_path_factory.mktemp("contract"), "tiny")
 
 
 def _from_onnx(path: Path) -> tuple[dict[str, str], list[Port], list[Port]]:

@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from test_contract_roundtrip import _from_onnx, _make_pairs  # noqa: E402
+from test_contract_roundtrip import _from_onnx, train_tiny  # noqa: E402
 
 from photoenhance.contract import reader, spec  # noqa: E402
 from photoenhance.contract.context import context_thumbnail  # noqa: E402
@@ -25,7 +25,6 @@ from photoenhance.infer.inference_config import InferenceConfig  # noqa: E402
 from photoenhance.infer.ort_session import read_model_info  # noqa: E402
 from photoenhance.io import read_rgb  # noqa: E402
 from photoenhance.model.statistics import thumbnail_statistics as torch_statistics  # noqa: E402
-from photoenhance.train.loop import TrainConfig, train  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "photos"
 
@@ -52,14 +51,8 @@ def test_numpy_and_torch_statistics_agree_and_stay_in_range() -> None:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("stats")
-    config = TrainConfig(
-        out=root / "run", pairs=_make_pairs(root / "pairs"), init="scratch", size="tiny-stats",
-        steps=3, qat_steps=3, batch_size=2, patch_size=32, eval_every=3, checkpoint_every=3,
-        calib_batches=1, warmup=1, val_fraction=0.34, threads=1,
-    )  # fmt: skip
-    assert train(config).finished
-    return root / "run"
+    """A tiny model with the statistics input (format 3) trained a few steps."""
+    return train_tiny(tmp_path_factory.mktemp("stats"), "tiny-stats")
 
 
 @pytest.mark.parametrize("name", ["model.onnx", "model-fp32.onnx"])

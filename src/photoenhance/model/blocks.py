@@ -251,7 +251,6 @@ class ContextEncoder(nn.Module):
     tone/colour without per-tile statistics. The final 4x4 "valid" conv is a learned
     global pooling (an INT8 conv instead of a float GlobalAveragePool).
 
-
     With ``stats > 0`` (I/O format 3) the encoder also takes the photo's whole-photo
     statistics ``(N, stats, 1, 1)`` in [0, 1]
     (:func:`photoenhance.contract.statistics.thumbnail_statistics`: percentiles, spreads,

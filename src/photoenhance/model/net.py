@@ -204,7 +204,7 @@ class EnhanceNet(nn.Module):
         ``config.stats``): the thumbnail's statistics, computed from ``thumb`` if None."""
         if self.config.stats and stats is None:
             stats = thumbnail_statistics(thumb)
-        ctx = self.context(thumb, stats) if self.config.stats else self.context(thumb)
+        ctx = self.context(thumb, stats)
         xs = self.q_in(xs)
         if self.config.layout == "v3":
             return self.q_out(self.head(self._features_v3(xs, ctx), xs))
